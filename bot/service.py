@@ -1,0 +1,130 @@
+"""The Bot: the one object the CLI, the Gradio app and the HTTP API talk to."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bot import messages
+from bot.answer import ExtractiveAnswerer
+from bot.chain import build_chain
+from bot.config import BotSettings
+from bot.retrieve import HybridRetriever
+from bot.types import Answer
+from index.config import IndexSettings
+from index.embed import Embedder, make_embedder
+from index.errors import InputError
+from index.ingest import IngestResult, ingest_paths, reindex, store_article
+from index.lang import detect
+from index.load import RawArticle
+from index.store import ArticleRecord, Library
+
+Progress = Callable[[str, float], None]
+
+
+class Bot:
+    def __init__(self, library: Library, embedder: Embedder, index_cfg: IndexSettings,
+                 bot_cfg: BotSettings) -> None:
+        self.library = library
+        self.embedder = embedder
+        self.index_cfg = index_cfg
+        self.cfg = bot_cfg
+        self.retriever = HybridRetriever(library=library, embedder=embedder, settings=bot_cfg.retrieval)
+        self.answerer = ExtractiveAnswerer(embedder, bot_cfg.answer)
+        self.chain = build_chain(self.retriever, self.answerer)
+        # One lock: Chroma, SQLite and the model are shared by concurrent UI/API requests.
+        self.lock = threading.RLock()
+
+    @classmethod
+    def open(cls, home: Path, index_cfg: IndexSettings, bot_cfg: BotSettings,
+             progress: Progress | None = None) -> Bot:
+        embedder = make_embedder(index_cfg.embed, home / "models", progress)
+        library = Library(home, index_cfg.collection, embedder.name)
+        return cls(library, embedder, index_cfg, bot_cfg)
+
+    # -- asking ---------------------------------------------------------------------------------
+    def ask(self, question: str, history: Sequence[Any] | None = None, k: int | None = None,
+            page_url: str | None = None) -> Answer:
+        question = (question or "").strip()
+        if not question:
+            raise InputError("The question is empty.", "Type a question about the articles.")
+        if len(question) > 2000:
+            raise InputError("The question is too long (over 2000 characters).", "Shorten it.")
+        with self.lock:
+            self.library.check_model()
+            if self.library.count() == 0:
+                return Answer(messages.text("empty_collection", detect(question)), True,
+                              question=question, query=question)
+            page = self.library.find_by_url(page_url) if page_url else None
+            answer: Answer = self.chain.invoke({"question": question, "history": history or [],
+                                                "k": k, "prefer": page.id if page else None})
+        if page is not None:
+            note = messages.text("scoped_to_page", title=page.title)
+            answer = Answer(answer.answer, answer.abstained, answer.sources, answer.query,
+                            answer.question, note)
+        return answer
+
+    def stream(self, question: str, history: Sequence[Any] | None = None, k: int | None = None,
+               page_url: str | None = None) -> Iterator[str | Answer]:
+        """Yield the answer text in growing pieces, then the finished Answer."""
+        answer = self.ask(question, history, k, page_url)
+        words = re.split(r"(\s+)", answer.answer)
+        for i in range(0, len(words), 6):
+            yield "".join(words[i:i + 6])
+        yield answer
+
+    # -- the collection -------------------------------------------------------------------------
+    def ingest(self, paths: Sequence[str], progress: Progress | None = None) -> list[IngestResult]:
+        with self.lock:
+            return ingest_paths(self.library, self.embedder, paths, self.index_cfg, progress)
+
+    def add_text(self, title: str, text: str, url: str = "", published: str = "",
+                 author: str = "") -> IngestResult:
+        title, text = (title or "").strip(), (text or "").strip()
+        if not text:
+            raise InputError("The article text is empty.", "Paste the article's text.")
+        if not title:
+            title = text.split("\n", 1)[0][:80]
+        source = url.strip() or f"text:{title}"
+        raw = RawArticle(title=title, text=text, source=source, url=url.strip(),
+                         published=published.strip(), author=author.strip())
+        with self.lock:
+            self.library.check_model()
+            return store_article(self.library, self.embedder, raw, self.index_cfg)
+
+    def articles(self) -> list[ArticleRecord]:
+        with self.lock:
+            return self.library.articles()
+
+    def delete(self, article_id: str) -> ArticleRecord:
+        with self.lock:
+            return self.library.delete(article_id)
+
+    def reindex(self, progress: Progress | None = None) -> int:
+        with self.lock:
+            return reindex(self.library, self.embedder, self.index_cfg, progress)
+
+    def example_questions(self, n: int = 4) -> list[str]:
+        """Questions drawn from the collection: about its most mentioned names, then its titles."""
+        names: Counter[str] = Counter()
+        for article in self.articles()[:50]:
+            for match in re.finditer(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zà-ÿ]+(?: [A-Z][a-zà-ÿ]+){1,2})\b",
+                                     article.text):
+                names[match.group(1)] += 1
+        questions = [f"Who is {name}?" for name, _ in names.most_common(n)]
+        questions += [f"What happened: {a.title}?" for a in self.articles()[: max(0, n - len(questions))]]
+        return questions[:n]
+
+    def record_feedback(self, question: str, answer: str, sources: list[dict[str, Any]],
+                        liked: bool) -> None:
+        entry = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                 "question": question, "answer": answer, "sources": sources, "liked": liked}
+        path = self.library.home / "feedback.jsonl"
+        with self.lock, path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(entry, ensure_ascii=False) + "\n")

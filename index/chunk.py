@@ -1,0 +1,104 @@
+"""Sentence splitting and chunking: pure functions over text, with character offsets."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Words that end with a period without ending a sentence (en/fr/es/de).
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "vs", "etc", "e.g", "i.e", "no", "fig",
+    "inc", "ltd", "co", "corp", "gen", "col", "lt", "sgt", "gov", "sen", "rep", "jan", "feb", "mar",
+    "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "m", "mm", "mme", "mlle", "me",
+    "p", "pp", "cf", "env", "sr", "sra", "srta", "dña", "ud", "uds", "hr", "fr", "frau", "nr", "bzw",
+    "ca", "vgl", "z.b", "u.a", "d.h", "usw", "u.s", "u.k", "a.m", "p.m",
+}
+_BOUNDARY = re.compile(r"[.!?…]+[\"'»”’)\]]*\s+|\n\s*\n|\n(?=\s*[-*•#])")
+_OPENING = re.compile(r"[\"'«“‘(\[¿¡\-–—]*\s*[A-ZÀ-ÖØ-Þ0-9ÉÈÊÎÔÛÇ]")
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    text: str
+    start: int
+    end: int
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    """True when the period at ``dot`` closes an abbreviation or an initial, not a sentence."""
+    word = re.search(r"([\w.]+)$", text[:dot])
+    if not word:
+        return False
+    token = word.group(1).lower().strip(".")
+    return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+
+
+def split_sentences(text: str) -> list[Span]:
+    """Sentence spans (start, end) over ``text``, trimmed of surrounding whitespace."""
+    spans: list[Span] = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        end = match.end()
+        boundary_text = match.group(0)
+        if "\n" not in boundary_text:
+            if not _OPENING.match(text, end):
+                continue  # the next word is lowercase: "a.m. and", "3.5 million", etc.
+            if boundary_text.startswith(".") and _is_abbreviation(text, match.start()):
+                continue
+        spans.append(Span(start, end))
+        start = end
+    spans.append(Span(start, len(text)))
+    return [s for s in (_trim(text, s) for s in spans) if s.end > s.start]
+
+
+def _trim(text: str, span: Span) -> Span:
+    start, end = span.start, span.end
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return Span(start, end)
+
+
+def _split_long(span: Span, size: int) -> list[Span]:
+    """Cut a sentence longer than ``size`` at spaces so no chunk exceeds the size much."""
+    pieces: list[Span] = []
+    start = span.start
+    while span.end - start > size:
+        pieces.append(Span(start, start + size))
+        start += size
+    pieces.append(Span(start, span.end))
+    return pieces
+
+
+def chunk(text: str, size: int, overlap: int) -> list[Chunk]:
+    """Pack whole sentences into chunks of about ``size`` characters.
+
+    Consecutive chunks share the trailing sentences of the previous chunk, up to ``overlap``
+    characters, so an answer that spans a chunk boundary is still found whole in one chunk.
+    """
+    if size <= 0:
+        raise ValueError("size must be positive")
+    sentences = [piece for s in split_sentences(text) for piece in _split_long(s, size)]
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(sentences):
+        j = i
+        while j + 1 < len(sentences) and sentences[j + 1].end - sentences[i].start <= size:
+            j += 1
+        start, end = sentences[i].start, sentences[j].end
+        chunks.append(Chunk(text[start:end], start, end))
+        if j + 1 >= len(sentences):
+            break
+        # Step back over trailing sentences that fit in the overlap, but always move forward.
+        k = j + 1
+        while k - 1 > i and end - sentences[k - 1].start <= overlap:
+            k -= 1
+        i = k
+    return chunks

@@ -1,0 +1,23 @@
+"""Settings of the index layer (a branch of the settings tree built in ``ui.settings``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class EmbedSettings(BaseModel):
+    # A pack name ("multilingual-e5-small", "all-minilm-l6-v2"), a local model folder, a hub name
+    # (only where the hub is reachable) or "hash" (the deterministic fake, for tests).
+    model: str = "multilingual-e5-small"
+    backend: str = Field("onnx", description="onnx or torch")
+    quantized: bool = Field(False, description="use the dynamically quantized int8 ONNX variant")
+    threads: int = Field(1, ge=1, description="inference threads (1 is fastest on this class of machine)")
+    batch_size: int = Field(16, ge=1)
+
+
+class IndexSettings(BaseModel):
+    chunk_size: int = Field(700, ge=100, description="target chunk size in characters")
+    chunk_overlap: int = Field(150, ge=0, description="overlap between chunks in characters")
+    max_file_mb: float = Field(10.0, gt=0, description="larger files are refused")
+    collection: str = "articles"
+    embed: EmbedSettings = EmbedSettings()

@@ -1,0 +1,76 @@
+"""Embedders: one required method, a factory keyed by a settings string, and a fake beside the real one."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+from index.config import EmbedSettings
+
+Kind = Literal["query", "passage"]
+Progress = Callable[[str, float], None]  # (message, fraction done 0..1)
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised vectors. ``name`` identifies the model an index was built with."""
+
+    name: str
+
+    def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray: ...
+
+
+class HashEmbedder:
+    """Deterministic bag-of-words hashing embedder: the fake for tests that need no semantics."""
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+        self.name = f"hash-{dim}"
+
+    def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            folded = unicodedata.normalize("NFKD", text.lower())
+            for word in re.findall(r"\w+", folded):
+                digest = hashlib.blake2b(word.encode(), digest_size=4).digest()
+                out[row, int.from_bytes(digest, "little") % self.dim] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1.0, norms)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model; the query/passage prompts travel with the model folder."""
+
+    def __init__(self, model: object, name: str, batch_size: int = 16) -> None:
+        self.model = model
+        self.name = name
+        self.batch_size = batch_size
+
+    def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        prompts = getattr(self.model, "prompts", {}) or {}
+        return self.model.encode(  # type: ignore[attr-defined]
+            list(texts),
+            prompt_name=kind if kind in prompts else None,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        ).astype(np.float32)
+
+
+def make_embedder(cfg: EmbedSettings, models_dir: Path, progress: Progress | None = None) -> Embedder:
+    """Pick the backend from ``cfg.model``: "hash" (fake), a pack name, a local folder or a hub name."""
+    if cfg.model.startswith("hash"):
+        dim = int(cfg.model.split("-", 1)[1]) if "-" in cfg.model else 256
+        return HashEmbedder(dim)
+    from index.models import load_sentence_transformer  # heavy: torch, transformers
+
+    model, name = load_sentence_transformer(cfg, models_dir, progress)
+    return SentenceTransformerEmbedder(model, name, cfg.batch_size)

@@ -1,0 +1,240 @@
+"""The library: article records, BM25 postings (SQLite) and chunk vectors (Chroma), kept in step.
+
+Write order makes every step re-runnable: vectors are upserted under deterministic ids first, then
+the article row and its postings are committed in one SQLite transaction. Only committed articles
+are searchable, so an interrupted run leaves nothing visible half-written; re-running repairs it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from index.bm25 import bm25_weight, term_counts, tokenize
+from index.errors import ModelMismatchError, NotFoundError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL, url TEXT NOT NULL,
+    language TEXT NOT NULL, published TEXT NOT NULL, author TEXT NOT NULL,
+    ingested_at TEXT NOT NULL, hash TEXT NOT NULL, chunks INTEGER NOT NULL, text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY, article_id TEXT NOT NULL, language TEXT NOT NULL, length INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE TABLE IF NOT EXISTS postings (term TEXT NOT NULL, chunk_id TEXT NOT NULL, tf INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS postings_term ON postings(term);
+CREATE INDEX IF NOT EXISTS postings_chunk ON postings(chunk_id);
+"""
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    id: str
+    title: str
+    source: str
+    url: str
+    language: str
+    published: str
+    author: str
+    ingested_at: str
+    hash: str
+    chunks: int
+    text: str = field(repr=False, default="")
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    id: str
+    article_id: str
+    index: int
+    text: str
+    start: int  # character offsets in the article's cleaned text
+    end: int
+
+
+@dataclass
+class Hit:
+    chunk: ChunkRecord
+    score: float  # retriever-specific: cosine similarity for dense, BM25 for lexical
+    rank: int = 0
+
+
+def chunk_id(article_id: str, index: int) -> str:
+    return f"{article_id}-{index:04d}"
+
+
+class Library:
+    """Opened on a data directory; one per process (Chroma wants a single client per path)."""
+
+    def __init__(self, home: Path, collection: str, model_name: str) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        home.mkdir(parents=True, exist_ok=True)
+        self.home = home
+        self.model_name = model_name
+        self.db = sqlite3.connect(home / "library.sqlite3", check_same_thread=False)
+        self.db.executescript(_SCHEMA)
+        self.client = chromadb.PersistentClient(
+            path=str(home / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
+        )
+        self.collection = self.client.get_or_create_collection(
+            collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+
+    # -- model identity -------------------------------------------------------------------------
+    def indexed_model(self) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key='embed_model'").fetchone()
+        return row[0] if row else None
+
+    def check_model(self) -> None:
+        """Refuse to mix vectors of two models in one index."""
+        indexed = self.indexed_model()
+        if indexed and indexed != self.model_name and self.count() > 0:
+            raise ModelMismatchError(
+                f"This index was built with the embedding model '{indexed}', but '{self.model_name}' "
+                "is configured.",
+                "Run `articlebot reindex` to rebuild it with the configured model, or set "
+                f"ARTICLEBOT_INDEX__EMBED__MODEL back to the model it was built with.",
+            )
+
+    # -- articles -------------------------------------------------------------------------------
+    def count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+
+    def get(self, article_id: str) -> ArticleRecord | None:
+        row = self.db.execute("SELECT * FROM articles WHERE id=?", (article_id,)).fetchone()
+        return ArticleRecord(*row) if row else None
+
+    def articles(self) -> list[ArticleRecord]:
+        rows = self.db.execute("SELECT * FROM articles ORDER BY ingested_at DESC, title").fetchall()
+        return [ArticleRecord(*row) for row in rows]
+
+    def find_by_url(self, url: str) -> ArticleRecord | None:
+        row = self.db.execute("SELECT * FROM articles WHERE url=? OR source=?", (url, url)).fetchone()
+        return ArticleRecord(*row) if row else None
+
+    def put(self, article: ArticleRecord, chunks: Sequence[ChunkRecord], vectors: np.ndarray) -> None:
+        """Store (or replace) an article with its chunks and their vectors."""
+        self.check_model()
+        if chunks:
+            self.collection.upsert(
+                ids=[c.id for c in chunks],
+                embeddings=vectors.astype(np.float32),
+                documents=[c.text for c in chunks],
+                metadatas=[{"article_id": c.article_id, "index": c.index, "start": c.start,
+                            "end": c.end, "language": article.language} for c in chunks],
+            )
+        self._delete_vectors(article.id, keep=len(chunks))
+        with self.db:
+            self._delete_postings(article.id)
+            self.db.execute("INSERT OR REPLACE INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?)", (
+                article.id, article.title, article.source, article.url, article.language,
+                article.published, article.author, article.ingested_at, article.hash,
+                len(chunks), article.text))
+            for c in chunks:
+                counts, length = term_counts(article.title + "\n" + c.text, article.language)
+                self.db.execute("INSERT INTO chunks VALUES (?,?,?,?)",
+                                (c.id, article.id, article.language, length))
+                self.db.executemany("INSERT INTO postings VALUES (?,?,?)",
+                                    [(term, c.id, tf) for term, tf in counts.items()])
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('embed_model', ?)", (self.model_name,))
+
+    def delete(self, article_id: str) -> ArticleRecord:
+        article = self.get(article_id)
+        if article is None:
+            raise NotFoundError(f"No article with id '{article_id}'.",
+                                "Run `articlebot list` to see the ids.")
+        with self.db:
+            self._delete_postings(article_id)
+            self.db.execute("DELETE FROM articles WHERE id=?", (article_id,))
+        self._delete_vectors(article_id, keep=0)
+        return article
+
+    def clear(self, model_name: str) -> None:
+        """Drop every vector and posting (articles are kept) before a reindex with ``model_name``."""
+        name = self.collection.name
+        self.client.delete_collection(name)
+        self.collection = self.client.get_or_create_collection(
+            name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+        with self.db:
+            self.db.execute("DELETE FROM postings")
+            self.db.execute("DELETE FROM chunks")
+            self.db.execute("UPDATE articles SET hash='', chunks=0")
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('embed_model', ?)", (model_name,))
+        self.model_name = model_name
+
+    def _delete_postings(self, article_id: str) -> None:
+        self.db.execute("DELETE FROM postings WHERE chunk_id IN "
+                        "(SELECT id FROM chunks WHERE article_id=?)", (article_id,))
+        self.db.execute("DELETE FROM chunks WHERE article_id=?", (article_id,))
+
+    def _delete_vectors(self, article_id: str, keep: int) -> None:
+        stale = self.collection.get(
+            where={"$and": [{"article_id": article_id}, {"index": {"$gte": keep}}]}, include=[]
+        )
+        if stale["ids"]:
+            self.collection.delete(ids=stale["ids"])
+
+    # -- search ---------------------------------------------------------------------------------
+    def dense_search(self, vector: np.ndarray, k: int, article_id: str | None = None) -> list[Hit]:
+        total = self.collection.count()
+        if total == 0:
+            return []
+        result = self.collection.query(
+            query_embeddings=[vector.astype(np.float32)], n_results=min(k, total),
+            where={"article_id": article_id} if article_id else None,
+            include=["documents", "metadatas", "distances"],
+        )
+        live = self._live_articles()
+        hits = []
+        for cid, doc, meta, dist in zip(result["ids"][0], result["documents"][0],
+                                        result["metadatas"][0], result["distances"][0]):
+            if meta["article_id"] not in live:  # vectors of an uncommitted or deleted article
+                continue
+            chunk = ChunkRecord(cid, str(meta["article_id"]), int(meta["index"]), doc,
+                                int(meta["start"]), int(meta["end"]))
+            hits.append(Hit(chunk, 1.0 - float(dist), len(hits) + 1))
+        return hits
+
+    def bm25_search(self, query: str, lang: str, k: int, article_id: str | None = None) -> list[Hit]:
+        """BM25 over chunks in language ``lang`` (a lexical match across languages is noise)."""
+        terms = set(tokenize(query, lang))
+        if not terms:
+            return []
+        n_docs, avg_len = self.db.execute(
+            "SELECT COUNT(*), AVG(length) FROM chunks WHERE language=?", (lang,)).fetchone()
+        if not n_docs:
+            return []
+        scores: dict[str, float] = {}
+        for term in terms:
+            rows = self.db.execute(
+                "SELECT p.chunk_id, p.tf, c.length FROM postings p JOIN chunks c ON c.id=p.chunk_id "
+                "WHERE p.term=? AND c.language=?" + (" AND c.article_id=?" if article_id else ""),
+                (term, lang, article_id) if article_id else (term, lang)).fetchall()
+            for cid, tf, length in rows:
+                scores[cid] = scores.get(cid, 0.0) + bm25_weight(tf, len(rows), n_docs, length, avg_len)
+        best = sorted(scores.items(), key=lambda item: -item[1])[:k]
+        chunks = self.get_chunks([cid for cid, _ in best])
+        return [Hit(chunks[cid], score, rank) for rank, (cid, score) in enumerate(best, 1)
+                if cid in chunks]
+
+    def get_chunks(self, ids: Sequence[str]) -> dict[str, ChunkRecord]:
+        if not ids:
+            return {}
+        got = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
+        return {cid: ChunkRecord(cid, str(m["article_id"]), int(m["index"]), doc, int(m["start"]),
+                                 int(m["end"]))
+                for cid, doc, m in zip(got["ids"], got["documents"], got["metadatas"])}
+
+    def _live_articles(self) -> set[str]:
+        return {row[0] for row in self.db.execute("SELECT id FROM articles")}
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,201 @@
+"""``articlebot``: the command line. Imports are lazy so ``--help`` answers at once."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.service import Bot
+    from ui.settings import Settings
+
+DEMO_DIR = Path(__file__).parent / "demo_articles"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="articlebot",
+        description="Answers questions about a collection of articles, quoting the sentence that backs "
+                    "each answer.")
+    parser.add_argument("--data-dir", type=Path, help="data directory (default: $ARTICLEBOT_HOME or the "
+                                                      "platform's user data dir)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help="add or update articles from files and folders (.txt .md .html)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+
+    p = sub.add_parser("ask", help="answer a question from the articles")
+    p.add_argument("question")
+    p.add_argument("-k", type=int, default=None, help="chunks to read (default from settings)")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+
+    p = sub.add_parser("list", help="list the articles")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("delete", help="delete an article by id")
+    p.add_argument("id")
+
+    sub.add_parser("reindex", help="rebuild the index from the stored articles (e.g. after a model change)")
+
+    p = sub.add_parser("demo", help="ingest the bundled demo articles, then chat in the terminal")
+    p.add_argument("--web", action="store_true", help="open the web chat instead of the terminal prompt")
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
+
+    p = sub.add_parser("serve", help="serve the web chat and the HTTP API")
+    p.add_argument("--host", default=None, help="default 127.0.0.1")
+    p.add_argument("--port", type=int, default=None, help="default 7860")
+
+    p = sub.add_parser("eval", help="measure retrieval and answers on a benchmark folder")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=int, default=None, help="questions per slice (quick run)")
+    p.add_argument("--report", type=Path, default=None, help="write an HTML report here")
+    p.add_argument("--mode", default=None, help="retrieval mode: hybrid, dense or bm25 (default: all "
+                                                "three plus the baseline)")
+    return parser
+
+
+def load_settings(data_dir: Path | None) -> Settings:
+    from ui.settings import Settings
+
+    settings = Settings()
+    if data_dir is not None:
+        settings = settings.model_copy(update={"home": data_dir.expanduser()})
+    return settings
+
+
+def open_bot(settings: Settings) -> Bot:
+    from bot.service import Bot
+    from ui.progress import Bar
+
+    return Bot.open(settings.home, settings.index, settings.bot, progress=Bar("model"))
+
+
+def print_answer(answer: Any, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        return
+    print(answer.answer)
+    if answer.note:
+        print(f"({answer.note})")
+    for s in answer.sources:
+        print(f"  [{s.n}] {s.title} — {s.url}")
+        print(f"      “{s.quote}”")
+
+
+def cmd_ingest(bot: Bot, args: argparse.Namespace) -> int:
+    from ui.progress import Bar
+
+    results = bot.ingest(args.paths, progress=None if args.json else Bar("ingest"))
+    if args.json:
+        print(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2))
+    else:
+        for r in results:
+            detail = f"{r.title} ({r.chunks} chunks, id {r.article_id})" if r.status != "failed" else r.reason
+            print(f"{r.status:9} {r.source}: {detail}")
+        counts = {s: sum(r.status == s for r in results) for s in ("added", "updated", "unchanged", "failed")}
+        print(", ".join(f"{n} {s}" for s, n in counts.items()))
+    return 1 if any(r.status == "failed" for r in results) else 0
+
+
+def cmd_list(bot: Bot, args: argparse.Namespace) -> int:
+    rows = [{"id": a.id, "title": a.title, "language": a.language, "chunks": a.chunks,
+             "source": a.source, "ingested_at": a.ingested_at} for a in bot.articles()]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif not rows:
+        print("No articles yet. Add some with: articlebot ingest PATH")
+    else:
+        for r in rows:
+            print(f"{r['id']}  {r['language']}  {r['chunks']:3} chunks  {r['ingested_at'][:10]}  {r['title']}")
+    return 0
+
+
+def chat_loop(bot: Bot) -> int:
+    print("Ask a question about the articles (empty line or Ctrl-D to quit).")
+    history: list[dict[str, str]] = []
+    while True:
+        try:
+            question = input("\n? ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not question:
+            return 0
+        answer = bot.ask(question, history)
+        print_answer(answer, as_json=False)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
+
+
+def cmd_serve(bot: Bot, settings: Settings, host: str | None, port: int | None) -> int:
+    from ui.server import serve
+
+    serve(bot, settings, host or settings.serve.host, port or settings.serve.port)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings(args.data_dir)
+    if args.command == "eval":
+        from ui.evalcmd import cmd_eval
+
+        return cmd_eval(settings, args)
+    bot = open_bot(settings)
+    if args.command == "ingest":
+        return cmd_ingest(bot, args)
+    if args.command == "ask":
+        print_answer(bot.ask(args.question, k=args.k), args.json)
+        return 0
+    if args.command == "list":
+        return cmd_list(bot, args)
+    if args.command == "delete":
+        article = bot.delete(args.id)
+        print(f"deleted {article.id}: {article.title}")
+        return 0
+    if args.command == "reindex":
+        from ui.progress import Bar
+
+        n = bot.reindex(Bar("reindex"))
+        print(f"reindexed {n} articles with {bot.embedder.name}")
+        return 0
+    if args.command == "demo":
+        from ui.progress import Bar
+
+        results = bot.ingest([str(DEMO_DIR)], progress=Bar("demo articles"))
+        print(f"{len(results)} demo articles ready in {settings.home}")
+        if args.web:
+            return cmd_serve(bot, settings, args.host, args.port)
+        return chat_loop(bot)
+    if args.command == "serve":
+        return cmd_serve(bot, settings, args.host, args.port)
+    raise AssertionError(args.command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # Nothing may reach a model hub or send analytics, wherever the app starts.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    args = build_parser().parse_args(argv)
+    from index.errors import ArticlebotError
+
+    try:
+        return run(args)
+    except ArticlebotError as exc:
+        print(f"articlebot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; re-run the same command to finish (writes are idempotent).", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""The one settings tree. Built once at the entry point and passed down.
+
+Environment: ``ARTICLEBOT_HOME``, ``ARTICLEBOT_API_KEYS``, ``ARTICLEBOT_ALLOWED_ORIGINS`` and nested
+keys with ``__``, e.g. ``ARTICLEBOT_INDEX__EMBED__MODEL=all-minilm-l6-v2``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator
+from typing import Annotated
+
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.config import BotSettings
+from index.config import IndexSettings
+
+
+def default_home() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("articlebot", appauthor=False))
+
+
+class ServeSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 7860
+    max_request_kb: int = Field(1024, ge=1, description="largest request body accepted by the API")
+    ui_user: str = ""
+    ui_password: str = ""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ARTICLEBOT_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    home: Path = Field(default_factory=default_home, description="the data directory")
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    require_key_for_read: bool = False
+    index: IndexSettings = IndexSettings()
+    bot: BotSettings = BotSettings()
+    serve: ServeSettings = ServeSettings()
+
+    @field_validator("api_keys", "allowed_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
