@@ -7,7 +7,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +123,7 @@ class Bot:
 
     def record_feedback(self, question: str, answer: str, sources: list[dict[str, Any]],
                         liked: bool) -> None:
-        entry = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        entry = {"time": datetime.now(UTC).isoformat(timespec="seconds"),
                  "question": question, "answer": answer, "sources": sources, "liked": liked}
         path = self.library.home / "feedback.jsonl"
         with self.lock, path.open("a", encoding="utf-8") as out:

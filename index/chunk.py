@@ -10,7 +10,7 @@ _ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "vs", "etc", "e.g", "i.e", "no", "fig",
     "inc", "ltd", "co", "corp", "gen", "col", "lt", "sgt", "gov", "sen", "rep", "jan", "feb", "mar",
     "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "m", "mm", "mme", "mlle", "me",
-    "p", "pp", "cf", "env", "sr", "sra", "srta", "dña", "ud", "uds", "hr", "fr", "frau", "nr", "bzw",
+    "p", "pp", "cf", "env", "sra", "srta", "dña", "ud", "uds", "hr", "fr", "frau", "nr", "bzw",
     "ca", "vgl", "z.b", "u.a", "d.h", "usw", "u.s", "u.k", "a.m", "p.m",
 }
 _BOUNDARY = re.compile(r"[.!?…]+[\"'»”’)\]]*\s+|\n\s*\n|\n(?=\s*[-*•#])")

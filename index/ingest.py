@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from index.chunk import chunk
@@ -53,7 +53,7 @@ def prepare(raw: RawArticle, cfg: IndexSettings, model_name: str) -> tuple[Artic
     record = ArticleRecord(
         id=aid, title=title, source=raw.source, url=raw.url or raw.source, language=language,
         published=raw.published, author=raw.author,
-        ingested_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
         hash=hashlib.sha256(fingerprint.encode()).hexdigest(), chunks=0, text=text,
     )
     pieces = chunk(text, cfg.chunk_size, cfg.chunk_overlap)

@@ -101,10 +101,10 @@ def split_title(text: str, markdown: bool) -> tuple[str, str]:
 class _HTMLText(HTMLParser):
     """Collect visible text with paragraph breaks; skip scripts, styles and page furniture."""
 
-    SKIP = {"script", "style", "noscript", "nav", "header", "footer", "aside", "form", "template",
-            "svg", "iframe", "button", "select"}
-    BLOCK = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section",
-             "article", "blockquote", "pre", "dd", "dt", "figcaption", "table", "ul", "ol"}
+    SKIP = frozenset({"script", "style", "noscript", "nav", "header", "footer", "aside", "form", "template",
+            "svg", "iframe", "button", "select"})
+    BLOCK = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section",
+             "article", "blockquote", "pre", "dd", "dt", "figcaption", "table", "ul", "ol"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

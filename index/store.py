@@ -100,7 +100,7 @@ class Library:
                 f"This index was built with the embedding model '{indexed}', but '{self.model_name}' "
                 "is configured.",
                 "Run `articlebot reindex` to rebuild it with the configured model, or set "
-                f"ARTICLEBOT_INDEX__EMBED__MODEL back to the model it was built with.",
+                "ARTICLEBOT_INDEX__EMBED__MODEL back to the model it was built with.",
             )
 
     # -- articles -------------------------------------------------------------------------------

@@ -7,10 +7,9 @@ keys with ``__``, e.g. ``ARTICLEBOT_INDEX__EMBED__MODEL=all-minilm-l6-v2``.
 from __future__ import annotations
 
 from pathlib import Path
-
-from pydantic import BaseModel, Field, field_validator
 from typing import Annotated
 
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.config import BotSettings

@@ -1,0 +1,73 @@
+"""The chain with the real multilingual model on the sample article: the issue's acceptance questions."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import BotSettings
+from bot.service import Bot
+from index.config import IndexSettings
+from index.store import Library
+
+
+@pytest.fixture(scope="module")
+def bot(real_embedder, tmp_path_factory: pytest.TempPathFactory) -> Bot:  # type: ignore[no-untyped-def]
+    from tests.conftest import SAMPLE_ARTICLE
+
+    home = tmp_path_factory.mktemp("home")
+    bot = Bot(Library(home, "articles", real_embedder.name), real_embedder, IndexSettings(), BotSettings())
+    assert [r.status for r in bot.ingest([str(SAMPLE_ARTICLE)])] == ["added"]
+    return bot
+
+
+@pytest.mark.parametrize("question", ["Who confirmed the attack?", "Qui a confirmé l'agression ?"])
+def test_confirmation_is_quoted_verbatim_with_a_citation(bot: Bot, question: str):
+    answer = bot.ask(question)
+    assert not answer.abstained
+    first = answer.sources[0]
+    assert "Abdul Aziz Bek" in first.quote
+    assert answer.answer.startswith(f"{first.quote} [1]")
+    article = bot.articles()[0]
+    assert first.quote in article.text  # verbatim: found as is in the article
+    assert first.passage[first.quote_start:first.quote_end] == first.quote
+    assert first.title == article.title and first.url == article.url
+
+
+def test_top_chunk_for_the_english_question_holds_the_answer(bot: Bot):
+    docs = bot.retriever.search("Who confirmed the attack?", k=3, mode="dense")
+    assert "Abdul Aziz Bek" in docs[0].page_content
+
+
+@pytest.mark.parametrize(("question", "reply"), [
+    ("Who won the 2018 football World Cup?", "The articles don't say."),
+    ("Qui a gagné la Coupe du monde de football 2018 ?", "Les articles ne le disent pas."),
+])
+def test_unrelated_question_gets_the_plain_dont_know(bot: Bot, question: str, reply: str):
+    answer = bot.ask(question)
+    assert answer.abstained and answer.answer == reply and answer.sources == []
+
+
+def test_comment_form_is_never_quoted(bot: Bot):
+    answer = bot.ask("Comment laisser un commentaire avec mon adresse e-mail ?")
+    assert all("commentaire" not in s.quote.lower() for s in answer.sources)
+
+
+def test_follow_up_is_searched_with_the_previous_question(bot: Bot):
+    history = [{"role": "user", "content": "Who confirmed the attack?"},
+               {"role": "assistant", "content": "…"}]
+    answer = bot.ask("and what did he say next?", history)
+    assert answer.query == "Who confirmed the attack? and what did he say next?"
+    assert not answer.abstained
+    assert any("Abdul Aziz Bek" in s.passage for s in answer.sources)
+
+
+def test_demo_collection_answers_in_both_languages(real_embedder, tmp_path: Path):  # type: ignore[no-untyped-def]
+    from ui.cli import DEMO_DIR
+
+    bot = Bot(Library(tmp_path, "articles", real_embedder.name), real_embedder, IndexSettings(), BotSettings())
+    results = bot.ingest([str(DEMO_DIR)])
+    assert len(results) >= 6 and {r.status for r in results} == {"added"}
+    assert {a.language for a in bot.articles()} == {"en", "fr"}
+    assert "Daniel Brandt" in bot.ask("Who confirmed that 120 residents had to leave?").answer
+    assert "64 000" in bot.ask("Combien de visiteurs la bibliothèque a-t-elle accueillis l'an dernier ?").answer
+    assert "64 000" in bot.ask("How many visitors did the library have last year?").answer  # en -> fr

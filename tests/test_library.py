@@ -1,0 +1,109 @@
+"""Ingestion into a real Chroma + SQLite library, with the hashing fake embedder (no semantics needed)."""
+
+from pathlib import Path
+
+import pytest
+
+from index.config import IndexSettings
+from index.embed import HashEmbedder
+from index.errors import ModelMismatchError, NotFoundError
+from index.ingest import ingest_paths, reindex
+from index.store import Library
+
+CFG = IndexSettings(chunk_size=300, chunk_overlap=60)
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Library:
+    return Library(tmp_path / "home", "articles", HashEmbedder().name)
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def article(title: str, n: int) -> str:
+    return title + "\n\n" + " ".join(f"This is sentence {i} of the article about {title}." for i in range(n))
+
+
+def vector_ids(library: Library) -> list[str]:
+    return sorted(library.collection.get(include=[])["ids"])
+
+
+def test_reingest_is_idempotent(library: Library, tmp_path: Path):
+    path = write(tmp_path / "a.txt", article("Bridges", 20))
+    first = ingest_paths(library, HashEmbedder(), [str(path)], CFG)
+    ids = vector_ids(library)
+    second = ingest_paths(library, HashEmbedder(), [str(path)], CFG)
+    assert [r.status for r in first] == ["added"] and [r.status for r in second] == ["unchanged"]
+    assert vector_ids(library) == ids and len(ids) == first[0].chunks > 1
+    assert library.count() == 1
+
+
+def test_changed_file_replaces_its_chunks_without_orphans(library: Library, tmp_path: Path):
+    path = write(tmp_path / "a.txt", article("Bridges", 30))
+    ingest_paths(library, HashEmbedder(), [str(path)], CFG)
+    before = vector_ids(library)
+    write(path, article("Bridges", 5))
+    result = ingest_paths(library, HashEmbedder(), [str(path)], CFG)
+    after = vector_ids(library)
+    assert result[0].status == "updated"
+    assert len(after) == result[0].chunks < len(before)
+    assert set(after) <= set(before)  # deterministic ids: the same positions are overwritten
+    postings_chunks = {r[0] for r in library.db.execute("SELECT DISTINCT chunk_id FROM postings")}
+    assert postings_chunks == set(after)
+    assert all("sentence 5 " not in h.chunk.text for h in library.bm25_search("sentence", "en", 50))
+
+
+def test_delete_removes_vectors_postings_and_record(library: Library, tmp_path: Path):
+    a = write(tmp_path / "a.txt", article("Bridges", 10))
+    b = write(tmp_path / "b.txt", article("Floods", 10))
+    results = ingest_paths(library, HashEmbedder(), [str(a), str(b)], CFG)
+    library.delete(results[0].article_id)
+    assert [x.title for x in library.articles()] == ["Floods"]
+    assert all(i.startswith(results[1].article_id) for i in vector_ids(library))
+    assert library.bm25_search("bridges", "en", 10) == []
+    with pytest.raises(NotFoundError, match="articlebot list"):
+        library.delete(results[0].article_id)
+
+
+def test_folder_is_ingested_recursively_and_bad_files_do_not_stop_the_batch(library: Library, tmp_path: Path):
+    root = tmp_path / "in"
+    write(root / "good.md", "# Good one\n\n" + article("Trains", 3))
+    write(root / "sub" / "good.html", "<title>Page</title><p>" + article("Ships", 3) + "</p>")
+    write(root / "empty.txt", "")
+    (root / "binary.txt").write_bytes(b"\x00\x01\x02" * 100)
+    (root / "latin1.txt").write_bytes(("Café\n\n" + article("Genève", 3)).encode("latin-1"))
+    with (root / "huge.txt").open("wb") as out:
+        out.truncate(50_000_000)
+    results = ingest_paths(library, HashEmbedder(), [str(root), str(tmp_path / "missing.txt")], CFG)
+    by_name = {Path(r.source).name: r for r in results}
+    assert by_name["missing.txt"].reason == "no such file or folder"
+    assert "empty" in by_name["empty.txt"].reason
+    assert "binary" in by_name["binary.txt"].reason
+    assert "over the 10 MB limit" in by_name["huge.txt"].reason
+    assert {by_name[n].status for n in ("good.md", "good.html", "latin1.txt")} == {"added"}
+    assert library.count() == 3  # nothing half-written from the failures
+    assert "Genève" in " ".join(a.text for a in library.articles())
+
+
+def test_vectors_of_uncommitted_articles_are_not_searchable(library: Library):
+    # An interrupted run may have upserted vectors without committing the article row.
+    library.collection.upsert(ids=["ghost-0000"], embeddings=[HashEmbedder().embed(["x"], "passage")[0]],
+                              documents=["ghost"], metadatas=[{"article_id": "ghost", "index": 0,
+                                                               "start": 0, "end": 5, "language": "en"}])
+    assert library.dense_search(HashEmbedder().embed(["ghost"], "query")[0], 5) == []
+
+
+def test_another_model_is_refused_until_reindex(tmp_path: Path):
+    home = tmp_path / "home"
+    path = write(tmp_path / "a.txt", article("Bridges", 5))
+    ingest_paths(Library(home, "articles", "hash-256"), HashEmbedder(256), [str(path)], CFG)
+    other = Library(home, "articles", "hash-128")
+    with pytest.raises(ModelMismatchError, match="articlebot reindex"):
+        other.check_model()
+    assert reindex(other, HashEmbedder(128), CFG) == 1
+    other.check_model()
+    assert other.indexed_model() == "hash-128" and other.articles()[0].chunks > 0
