@@ -13,6 +13,7 @@ from index.clean import clean
 from index.config import IndexSettings
 from index.embed import Embedder
 from index.errors import ArticlebotError, InputError
+from index.fetch import fetch, is_url
 from index.lang import detect
 from index.load import RawArticle, find_files, read_file
 from index.store import ArticleRecord, ChunkRecord, Library, chunk_id
@@ -75,18 +76,27 @@ def store_article(library: Library, embedder: Embedder, raw: RawArticle, cfg: In
 
 def ingest_paths(library: Library, embedder: Embedder, paths: Sequence[str], cfg: IndexSettings,
                  progress: Progress | None = None) -> list[IngestResult]:
-    """Ingest files and folders; one bad file gets a reason and does not stop the batch."""
-    files, missing = find_files(list(paths))
+    """Ingest files, folders (recursively), page URLs and feeds; one bad item gets a reason and does
+    not stop the batch."""
+    urls = [p for p in paths if is_url(p)]
+    files, missing = find_files([p for p in paths if not is_url(p)])
     results = [IngestResult(path, "failed", reason=reason) for path, reason in missing]
     library.check_model()
-    for done, path in enumerate(files):
+    max_bytes = int(cfg.max_file_mb * 1_000_000)
+    sources: list[str | Path] = [*files, *urls]
+    for done, item in enumerate(sources):
         if progress:
-            progress(f"{path.name}", done / max(len(files), 1))
+            progress(item.name if isinstance(item, Path) else item, done / max(len(sources), 1))
         try:
-            raw = read_file(path, int(cfg.max_file_mb * 1_000_000))
-            results.append(store_article(library, embedder, raw, cfg))
+            raws = [read_file(item, max_bytes)] if isinstance(item, Path) else fetch(item, max_bytes)
         except InputError as exc:
-            results.append(IngestResult(str(path), "failed", reason=str(exc)))
+            results.append(IngestResult(str(item), "failed", reason=str(exc)))
+            continue
+        for raw in raws:
+            try:
+                results.append(store_article(library, embedder, raw, cfg))
+            except InputError as exc:
+                results.append(IngestResult(raw.source, "failed", reason=str(exc)))
     if progress:
         progress("done", 1.0)
     return results
@@ -110,7 +120,3 @@ def reindex(library: Library, embedder: Embedder, cfg: IndexSettings,
     if progress:
         progress("done", 1.0)
     return len(articles)
-
-
-def load_path(path: Path, cfg: IndexSettings) -> RawArticle:
-    return read_file(path, int(cfg.max_file_mb * 1_000_000))
