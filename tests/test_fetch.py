@@ -4,6 +4,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -18,7 +19,8 @@ PAGE = b"""<html lang="en"><head><title>Dam opens</title></head><body><nav>Menu<
 <footer>Share this</footer></body></html>"""
 FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>
 <item><title>First story</title><link>http://example.invalid/1</link><pubDate>Mon, 01 Jun 2026</pubDate>
-<description>&lt;p&gt;The first story says the mayor confirmed the budget for the new school.&lt;/p&gt;</description></item>
+<description>&lt;p&gt;The first story says the mayor confirmed the budget for the new school.&lt;/p&gt;
+</description></item>
 <item><title>Second story</title><link>http://example.invalid/2</link>
 <description>The second story reports that the harbour will reopen next week.</description></item>
 </channel></rss>"""
@@ -29,8 +31,11 @@ ATOM = """<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2
 
 
 class Handler(BaseHTTPRequestHandler):
-    routes = {"/page": ("text/html; charset=utf-8", PAGE), "/feed": ("application/rss+xml", FEED),
-              "/empty": ("text/plain", b"")}
+    routes: ClassVar[dict[str, tuple[str, bytes]]] = {
+        "/page": ("text/html; charset=utf-8", PAGE),
+        "/feed": ("application/rss+xml", FEED),
+        "/empty": ("text/plain", b""),
+    }
 
     def do_GET(self) -> None:
         if self.path not in self.routes:
