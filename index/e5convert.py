@@ -77,7 +77,7 @@ class _Reader:
         self.pos += struct.calcsize("<" + fmt)
         return vals
 
-    def one(self, fmt: str):  # noqa: ANN201 - int or float
+    def one(self, fmt: str):
         return self.take(fmt)[0]
 
     def raw(self, n: int) -> memoryview:
@@ -212,7 +212,7 @@ def bert_config(h: Hyper) -> dict:
         "type_vocab_size": h.type_vocab,
         "use_cache": True,
         "vocab_size": h.vocab,
-        "torch_dtype": "float32",
+        "dtype": "float32",
         # transformers 4.57.x flags local folders without a (≤ 4.57.2) version as a "mistral regex"
         # tokenizer and warns; the folder's format is that of this release line.
         "transformers_version": "4.57.1",
@@ -259,15 +259,22 @@ def build_charsmap(norm_map: dict[int, list[int]], workdir: Path) -> bytes:
     return bytes(proto.normalizer_spec.precompiled_charsmap)
 
 
-def build_tokenizer(f: E5File, charsmap: bytes):  # noqa: ANN201 - tokenizers.Tokenizer
+def build_tokenizer(f: E5File, charsmap: bytes):
     """An XLM-R style Unigram ``tokenizers.Tokenizer`` using the file's ids and scores as-is."""
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
 
     vocab = [(piece, float(score)) for piece, score in zip(f.pieces, f.scores, strict=True)]
     tok = Tokenizer(models.Unigram(vocab, unk_id=f.unk, byte_fallback=False))
-    tok.normalizer = normalizers.Sequence(
-        [normalizers.Precompiled(charsmap), normalizers.Replace(Regex(" {2,}"), " ")]
-    )
+    tok.normalizer = normalizers.Sequence([normalizers.Precompiled(charsmap), normalizers.Replace(Regex(" {2,}"), " ")])
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
     tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=True)
     bos, eos = f.pieces[f.bos], f.pieces[f.eos]

@@ -37,13 +37,15 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=default_home, description="the data directory")
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Keys that may only read (ask, list): safe to put in a wiki page's widget tag.
+    read_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     require_key_for_read: bool = False
     index: IndexSettings = IndexSettings()
     bot: BotSettings = BotSettings()
     serve: ServeSettings = ServeSettings()
 
-    @field_validator("api_keys", "allowed_origins", mode="before")
+    @field_validator("api_keys", "read_keys", "allowed_origins", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

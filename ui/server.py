@@ -1,0 +1,224 @@
+"""The web server: the REST API, the chat UI at "/", the embeddable chat (/embed, /widget.js) and
+the MCP tools (/mcp/gradio_api/mcp/), all on one port."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+# Before gradio is imported: nothing may phone home or reach a model hub.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import gradio as gr
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from index.errors import ArticlebotError
+from ui.api import MCP_PREFIX, create_api, error_response, under
+from ui.auth import AuthError, KeyRing, OriginPolicy
+
+if TYPE_CHECKING:
+    from bot.service import Bot
+    from ui.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+MCP_ENDPOINT = f"{MCP_PREFIX}/gradio_api/mcp/"
+
+
+# -- the embeddable chat ---------------------------------------------------------------------------
+def embed_headers(policy: OriginPolicy) -> dict[str, str]:
+    """/embed may be framed only by the allowed origins, and loads nothing but its own files."""
+    csp = "; ".join([
+        "default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'",
+        "img-src 'self' data:", "base-uri 'none'", "form-action 'none'", policy.frame_ancestors()])
+    return {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"}
+
+
+def add_embed_routes(app: FastAPI, policy: OriginPolicy) -> None:
+    page = (STATIC / "embed.html").read_text("utf-8")
+    headers = embed_headers(policy)
+    assets = {"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"}
+
+    @app.get("/embed", response_class=HTMLResponse, include_in_schema=False)
+    def embed() -> HTMLResponse:
+        return HTMLResponse(page, headers=headers)
+
+    @app.get("/embed.js", include_in_schema=False)
+    def embed_js() -> Response:
+        return FileResponse(STATIC / "embed.js", media_type="text/javascript", headers=assets)
+
+    @app.get("/embed.css", include_in_schema=False)
+    def embed_css() -> Response:
+        return FileResponse(STATIC / "embed.css", media_type="text/css", headers=assets)
+
+    @app.get("/widget.js", include_in_schema=False)
+    def widget_js() -> Response:
+        # Any page may load the script; only allowed origins can frame /embed or call the API.
+        return FileResponse(STATIC / "widget.js", media_type="text/javascript", headers=assets)
+
+
+# -- MCP tools -------------------------------------------------------------------------------------
+def search_passages(bot: Bot, query: str, k: int) -> list[dict[str, Any]]:
+    """The ``k`` best passages for ``query``, as plain JSON."""
+    query = (query or "").strip()
+    if not query:
+        raise ArticlebotError("The query is empty.", "Pass some words to search for.")
+    with bot.lock:
+        bot.library.check_model()
+        documents = bot.retriever.search(query, k=max(1, min(int(k), 20)))
+    return [{"article_id": d.metadata["article_id"], "title": d.metadata["title"],
+             "url": d.metadata["url"], "text": d.page_content, "score": round(float(d.metadata["score"]), 4)}
+            for d in documents]
+
+
+def mcp_blocks(bot: Bot) -> gr.Blocks:
+    """A small Blocks whose API endpoints are the MCP tools. Their docstrings are the tool
+    descriptions that MCP clients (and the models behind them) read."""
+
+    # Tools return JSON text: Gradio hands a tool's result to MCP clients as str(result).
+    def ask(question: str) -> str:
+        """Answer a question from the article collection, quoting the exact sentences that back it.
+
+        Args:
+            question: The question, in any language the articles are in, e.g. "Who confirmed the attack?"
+
+        Returns:
+            JSON text with "answer" (text, with [n] citation marks), "abstained" (true when the articles don't
+            say), "sources" (list of {n, article_id, title, url, quote, score}) and "query".
+        """
+        from ui.api import answer_json
+
+        try:
+            return json.dumps(answer_json(bot.ask(question)), ensure_ascii=False)
+        except ArticlebotError as exc:
+            raise gr.Error(str(exc)) from exc
+
+    def search(query: str, k: int = 5) -> str:
+        """Search the article collection and return the best matching passages (hybrid dense + keyword).
+
+        Args:
+            query: What to look for: a question or keywords.
+            k: How many passages to return (1 to 20).
+
+        Returns:
+            JSON text: a list of passages, best first: {article_id, title, url, text, score}.
+        """
+        try:
+            return json.dumps(search_passages(bot, query, k), ensure_ascii=False)
+        except ArticlebotError as exc:
+            raise gr.Error(str(exc)) from exc
+
+    with gr.Blocks(title="articlebot tools", analytics_enabled=False) as blocks:
+        gr.Markdown(f"articlebot MCP tools: `ask` and `search`. Connect an MCP client to `{MCP_ENDPOINT}`.")
+        # queue=False: MCP calls run in-process instead of looping back over HTTP through the queue.
+        gr.api(ask, api_name="ask", queue=False)
+        gr.api(search, api_name="search", queue=False)
+    return blocks
+
+
+def mcp_available() -> bool:
+    try:
+        import mcp  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class KeyGuard:
+    """Asks for an API key on the given paths (the MCP tools are reads, like /api/v1/ask)."""
+
+    def __init__(self, app: ASGIApp, keys: KeyRing, prefixes: tuple[str, ...]) -> None:
+        self.app, self.keys, self.prefixes = app, keys, prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if under(scope, self.prefixes):
+            authorization = next((v.decode("latin-1") for k, v in scope.get("headers", ())
+                                  if k.lower() == b"authorization"), None)
+            try:
+                self.keys.require(authorization, "Using the MCP tools")
+            except AuthError as exc:
+                response = error_response(exc.status, exc.message, exc.hint, {"WWW-Authenticate": "Bearer"})
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+# -- the chat UI -----------------------------------------------------------------------------------
+def placeholder_ui() -> gr.Blocks:
+    with gr.Blocks(title="articlebot", analytics_enabled=False) as blocks:
+        gr.Markdown("# articlebot\nThe chat UI is not installed; the API is at [/docs](/docs).")
+    return blocks
+
+
+def load_ui(bot: Bot, settings: Settings) -> gr.Blocks:
+    try:
+        from ui.gradio_app import create_app
+    except ModuleNotFoundError as exc:
+        if exc.name != "ui.gradio_app":
+            raise
+        log.warning("ui.gradio_app is missing: serving a placeholder page at /")
+        return placeholder_ui()
+    return create_app(bot, settings)
+
+
+def ui_auth(settings: Settings) -> tuple[str, str] | None:
+    serve = settings.serve
+    return (serve.ui_user, serve.ui_password) if serve.ui_user and serve.ui_password else None
+
+
+# -- the server ------------------------------------------------------------------------------------
+def create_server(bot: Bot, settings: Settings, ui: gr.Blocks | None = None) -> FastAPI:
+    """API + embed routes + MCP tools + the chat UI at "/" (``ui`` defaults to ui.gradio_app)."""
+    app = create_api(bot, settings)
+    add_embed_routes(app, app.state.origins)
+    if mcp_available():
+        if settings.require_key_for_read:
+            app.add_middleware(KeyGuard, keys=app.state.read_keys, prefixes=(MCP_PREFIX,))
+        # Mounted before "/", which would otherwise catch /mcp.
+        gr.mount_gradio_app(app, mcp_blocks(bot), path=MCP_PREFIX, mcp_server=True, footer_links=[])
+    else:
+        log.warning("the 'mcp' package is not installed: no MCP tools (pip install 'mcp>=1.21,<2')")
+    gr.mount_gradio_app(app, ui or load_ui(bot, settings), path="/", auth=ui_auth(settings),
+                        mcp_server=False)
+    return app
+
+
+def serve(bot: Bot, settings: Settings, host: str, port: int) -> None:
+    app = create_server(bot, settings)
+    base = f"http://{host}:{port}"
+    print(f"articlebot: chat {base}/  API {base}/docs  widget {base}/widget.js  MCP {base}{MCP_ENDPOINT}")
+    if not settings.api_keys:
+        print("articlebot: no API keys set (ARTICLEBOT_API_KEYS): the API is read-only.")
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+
+
+@contextlib.contextmanager
+def running(app: ASGIApp, host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0) -> Iterator[str]:
+    """Run ``app`` with uvicorn in a background thread; yields its base URL (tests, notebooks)."""
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, name="articlebot-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the server did not start on {host}:{port}")
+        time.sleep(0.05)
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://{host}:{bound}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
