@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -15,7 +17,46 @@ from bot.config import AnswerSettings
 from bot.types import Answer, Source
 from index.bm25 import tokenize
 from index.chunk import split_sentences
-from index.embed import Embedder
+from index.embed import Embedder, Kind
+
+
+class VectorLRU:
+    """A bounded map text -> vector, so repeated sentences and questions are embedded once."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def embed(self, embedder: Embedder, texts: Sequence[str], kind: Kind) -> np.ndarray:
+        keys = [(embedder.name, kind, t) for t in texts]
+        with self.lock:
+            missing = list(dict.fromkeys(k[2] for k in keys if k not in self.items))
+        if missing:
+            fresh = embedder.embed(missing, kind)
+            with self.lock:
+                for text, vector in zip(missing, fresh):
+                    self.items[(embedder.name, kind, text)] = vector
+        with self.lock:
+            rows = []
+            for key in keys:
+                self.items.move_to_end(key)
+                rows.append(self.items[key])
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+
+# Shared by the retriever and the answerer: one embedding of the question per ask.
+QUERY_VECTORS = VectorLRU(256)
+
+
+def query_vector(embedder: Embedder, query: str) -> np.ndarray:
+    return QUERY_VECTORS.embed(embedder, [query], "query")[0]
 
 
 class Answerer(Protocol):
@@ -63,10 +104,15 @@ class ExtractiveAnswerer:
     def __init__(self, embedder: Embedder, cfg: AnswerSettings) -> None:
         self.embedder = embedder
         self.cfg = cfg
+        self.sentences = VectorLRU(50_000)  # ~75 MB at 384-d: chunks are re-read across questions
+
+    def embed_inputs_for(self, docs: Sequence[Document]) -> list[str]:
+        """The sentence texts ``answer`` embeds for these chunks (lets a caller warm a cache in bulk)."""
+        return [c.text for c in candidates(docs)]
 
     def score(self, query: str, lang: str, cands: Sequence[Candidate]) -> np.ndarray:
-        q = self.embedder.embed([query], "query")[0]
-        sents = self.embedder.embed([c.text for c in cands], "passage")
+        q = query_vector(self.embedder, query)
+        sents = self.sentences.embed(self.embedder, [c.text for c in cands], "passage")
         similarity = sents @ q
         lexical = np.array([overlap(query, c.text, lang, c.doc.metadata.get("language", ""))
                             for c in cands])

@@ -10,6 +10,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from bot.answer import query_vector
 from bot.config import RetrievalSettings
 from index.embed import Embedder
 from index.lang import detect
@@ -58,7 +59,7 @@ def rank(library: Library, embedder: Embedder, query: str, cfg: RetrievalSetting
     dense: list[Hit] = []
     lexical: list[Hit] = []
     if mode in ("dense", "hybrid"):
-        vector = embedder.embed([query], "query")[0]
+        vector = query_vector(embedder, query)
         dense = library.dense_search(vector, cfg.fetch_k, article_id)
     if mode in ("bm25", "hybrid"):
         lexical = library.bm25_search(query, detect(query), cfg.fetch_k, article_id)

@@ -324,8 +324,7 @@ def _header_value(credentials: HTTPAuthorizationCredentials | None) -> str | Non
 def create_api(bot: Bot, settings: Settings) -> FastAPI:
     """The API app. The server mounts the chat UI on top of it."""
     keys = KeyRing(settings.api_keys)
-    # Read-only keys (for the widget's data-key) pass read checks only. ``read_keys`` is optional on
-    # Settings (ARTICLEBOT_READ_KEYS), hence getattr.
+    # Read-only keys (ARTICLEBOT_READ_KEYS, for the widget's data-key) pass read checks only.
     read_keys = KeyRing([*settings.api_keys, *settings.read_keys])
     app = FastAPI(title="articlebot", version="1", docs_url="/docs", openapi_url="/openapi.json",
                   redoc_url=None, summary="Answers questions about a collection of articles with "
