@@ -6,7 +6,7 @@ import json
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -80,9 +80,10 @@ class Bot:
         yield answer
 
     # -- the collection -------------------------------------------------------------------------
-    def ingest(self, paths: Sequence[str], progress: Progress | None = None) -> list[IngestResult]:
+    def ingest(self, paths: Sequence[str], progress: Progress | None = None,
+               identities: Mapping[str, str] | None = None) -> list[IngestResult]:
         with self.lock:
-            return ingest_paths(self.library, self.embedder, paths, self.index_cfg, progress)
+            return ingest_paths(self.library, self.embedder, paths, self.index_cfg, progress, identities)
 
     def add_text(self, title: str, text: str, url: str = "", published: str = "",
                  author: str = "") -> IngestResult:

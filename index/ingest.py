@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,9 +75,11 @@ def store_article(library: Library, embedder: Embedder, raw: RawArticle, cfg: In
 
 
 def ingest_paths(library: Library, embedder: Embedder, paths: Sequence[str], cfg: IndexSettings,
-                 progress: Progress | None = None) -> list[IngestResult]:
+                 progress: Progress | None = None, identities: Mapping[str, str] | None = None
+                 ) -> list[IngestResult]:
     """Ingest files, folders (recursively), page URLs and feeds; one bad item gets a reason and does
-    not stop the batch."""
+    not stop the batch. ``identities`` maps a file path to the identity to store it under (an upload
+    lands in a fresh temp path each time; its identity must stay its name so it updates in place)."""
     urls = [p for p in paths if is_url(p)]
     files, missing = find_files([p for p in paths if not is_url(p)])
     results = [IngestResult(path, "failed", reason=reason) for path, reason in missing]
@@ -88,7 +90,8 @@ def ingest_paths(library: Library, embedder: Embedder, paths: Sequence[str], cfg
         if progress:
             progress(item.name if isinstance(item, Path) else item, done / max(len(sources), 1))
         try:
-            raws = [read_file(item, max_bytes)] if isinstance(item, Path) else fetch(item, max_bytes)
+            raws = ([read_file(item, max_bytes, (identities or {}).get(str(item)))]
+                    if isinstance(item, Path) else fetch(item, max_bytes))
         except InputError as exc:
             results.append(IngestResult(str(item), "failed", reason=str(exc)))
             continue

@@ -59,8 +59,9 @@ def decode(data: bytes) -> str:
     return text
 
 
-def read_file(path: Path, max_bytes: int) -> RawArticle:
-    """Read one file into a RawArticle. Raises InputError with a one-line reason."""
+def read_file(path: Path, max_bytes: int, identity: str | None = None) -> RawArticle:
+    """Read one file into a RawArticle (its identity: ``identity`` or its absolute path).
+    Raises InputError with a one-line reason."""
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise InputError(f"unsupported file type '{path.suffix or 'none'}'.",
@@ -76,7 +77,7 @@ def read_file(path: Path, max_bytes: int) -> RawArticle:
     text = decode(data)
     if not text.strip():
         raise InputError("is empty.")
-    source = str(path.resolve())
+    source = identity or str(path.resolve())
     if kind == "html":
         return parse_html(text, source)
     title, body = split_title(text, markdown=kind == "markdown")

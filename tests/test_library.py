@@ -107,3 +107,13 @@ def test_another_model_is_refused_until_reindex(tmp_path: Path):
     assert reindex(other, HashEmbedder(128), CFG) == 1
     other.check_model()
     assert other.indexed_model() == "hash-128" and other.articles()[0].chunks > 0
+
+
+def test_an_upload_updates_in_place_under_its_identity(library: Library, tmp_path: Path):
+    first = write(tmp_path / "tmp1" / "notes.md", article("Bridges", 5))
+    second = write(tmp_path / "tmp2" / "notes.md", article("Bridges", 8))  # edited, new temp folder
+    for path in (first, second):
+        [result] = ingest_paths(library, HashEmbedder(), [str(path)], CFG,
+                                identities={str(path): "upload:notes.md"})
+    assert result.status == "updated" and library.count() == 1
+    assert library.articles()[0].source == "upload:notes.md"

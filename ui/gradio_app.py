@@ -1,0 +1,419 @@
+"""The web chat (Gradio): a thin adapter over ``Bot``.
+
+Everything that comes from an article (titles, passages, quotes, urls) or from a user is
+HTML-escaped here before it reaches any HTML; the only markup is our own. ``create_app`` returns an
+un-launched Blocks so ``ui.server`` can mount it next to the HTTP API.
+
+API for scripts: ``Client(url).predict("Who confirmed the attack?", [], api_name="/ask")`` returns
+``Answer.to_json()``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import html
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+
+from bot.types import Answer
+from index.errors import ArticlebotError
+
+if TYPE_CHECKING:
+    from bot.service import Bot
+    from index.ingest import IngestResult
+
+MAX_TURNS = 30  # conversation turns kept in the browser (localStorage stays small)
+HISTORY_TURNS = 6  # turns handed to the bot to resolve follow-ups
+EXAMPLES = 4
+STATIC = Path(__file__).parent / "static"
+RESULT_HEADERS = ["file", "status", "title", "chunks", "id", "reason"]
+ARTICLE_HEADERS = ["title", "language", "date", "chunks", "id"]
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+_HTTP = re.compile(r"^https?://[^\s\"'<>`]+$", re.IGNORECASE)
+
+Turn = dict[str, Any]  # {"question", "answer", "query", "note", "abstained", "sources": [dict]}
+
+
+# -- rendering: pure functions, every string escaped ------------------------------------------------
+def esc(value: object) -> str:
+    return html.escape(str(value or ""), quote=True)
+
+
+def safe_href(url: str) -> str | None:
+    """Only plain http(s) links become hrefs; file paths and other schemes stay text."""
+    url = (url or "").strip()
+    return url if _HTTP.match(url) else None
+
+
+def render_answer(text: str, turn: int, cited: Sequence[int]) -> str:
+    """The answer as escaped text whose [n] markers link to the turn's source cards."""
+
+    def link(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        if n not in cited:
+            return match.group(0)
+        return f'<a class="cite" href="#src-{turn}-{n}" title="show source {n}">[{n}]</a>'
+
+    return _MARKER.sub(link, esc(text)).replace("\n", "<br>")
+
+
+def highlight(passage: str, quote: str, start: int, end: int) -> str:
+    """The passage, escaped, with the quoted sentence wrapped in <mark>."""
+    if not (0 <= start < end <= len(passage)) and quote and quote in passage:
+        start = passage.index(quote)
+        end = start + len(quote)
+    if 0 <= start < end <= len(passage):
+        return f"{esc(passage[:start])}<mark>{esc(passage[start:end])}</mark>{esc(passage[end:])}"
+    return f"<mark>{esc(quote)}</mark>"
+
+
+def render_link(url: str) -> str:
+    href = safe_href(url)
+    if href:
+        return (f'<a href="{esc(href)}" target="_blank" rel="noopener noreferrer nofollow">'
+                f"{esc(url)}</a>")
+    if not url:
+        return ""
+    # A local file (often an upload's temp path): its name is what the user recognises.
+    name = "" if url.startswith("text:") else Path(url.removeprefix("upload:")).name
+    return f'<span class="src-path" title="{esc(url)}">{esc(name or url)}</span>'
+
+
+def render_source(src: dict[str, Any], turn: int) -> str:
+    date = src.get("published") or (src.get("ingested_at") or "")[:10]
+    date_label = "published" if src.get("published") else "added"
+    meta = [f"{date_label} {esc(date)}" if date else "", esc(src.get("language", "")),
+            render_link(src.get("url", ""))]
+    passage = highlight(src.get("passage") or "", src.get("quote") or "",
+                        int(src.get("quote_start") or 0), int(src.get("quote_end") or 0))
+    n = int(src.get("n", 0))
+    return (f'<article class="src" id="src-{turn}-{n}">'
+            f'<header><span class="src-n">[{n}]</span> <strong class="src-title">'
+            f'{esc(src.get("title", ""))}</strong></header>'
+            f'<div class="src-meta">{" · ".join(m for m in meta if m)}</div>'
+            f'<p class="src-passage">{passage}</p></article>')
+
+
+def render_turn_sources(turn: Turn, index: int, latest: bool) -> str:
+    cards = "".join(render_source(s, index) for s in turn.get("sources", []))
+    searched = turn.get("query") or turn.get("question") or ""
+    summary = (f'<summary><span class="q">{esc(turn.get("question", ""))}</span>'
+               f'<span class="searched">searched: “{esc(searched)}”</span></summary>')
+    note = f'<p class="note">{esc(turn["note"])}</p>' if turn.get("note") else ""
+    body = cards or '<p class="empty">No sources: the articles do not answer this.</p>'
+    return (f'<details class="turn" id="turn-{index}"{" open" if latest else ""}>'
+            f"{summary}{note}{body}</details>")
+
+
+def render_sources(turns: Sequence[Turn]) -> str:
+    """The sources panel: one section per answer, newest first and open."""
+    if not turns:
+        return ('<div class="sources"><p class="empty">Sources appear here: each answer\'s cited '
+                "passages, with the quoted sentence highlighted.</p></div>")
+    last = len(turns) - 1
+    sections = [render_turn_sources(turns[i], i, i == last) for i in range(last, -1, -1)]
+    return f'<div class="sources">{"".join(sections)}</div>'
+
+
+def chat_messages(turns: Sequence[Turn]) -> list[dict[str, str]]:
+    """Chatbot messages built from the turns; exactly one user + one assistant message per turn."""
+    messages: list[dict[str, str]] = []
+    for i, turn in enumerate(turns):
+        cited = [int(s.get("n", 0)) for s in turn.get("sources", [])]
+        content = render_answer(turn.get("answer", ""), i, cited)
+        if turn.get("note"):
+            content += f'<br><em class="note">{esc(turn["note"])}</em>'
+        messages += [{"role": "user", "content": esc(turn.get("question", ""))},
+                     {"role": "assistant", "content": content}]
+    return messages
+
+
+def bot_history(turns: Sequence[Turn]) -> list[dict[str, str]]:
+    """Plain-text history for the bot (never our HTML)."""
+    history: list[dict[str, str]] = []
+    for turn in turns[-HISTORY_TURNS:]:
+        history += [{"role": "user", "content": str(turn.get("question", ""))},
+                    {"role": "assistant", "content": str(turn.get("answer", ""))}]
+    return history
+
+
+def to_turn(question: str, answer: Answer) -> Turn:
+    return {"question": question, "answer": answer.answer, "query": answer.query,
+            "note": answer.note, "abstained": answer.abstained,
+            "sources": [dataclasses.asdict(s) for s in answer.sources]}
+
+
+def error_text(exc: ArticlebotError) -> str:
+    return esc(f"{exc.message} {exc.hint}".strip())
+
+
+def warn(message_html: str) -> None:
+    """A toast; Gradio renders toast text as HTML, so callers pass escaped text."""
+    gr.Warning(message_html)
+
+
+def clean_turns(turns: Any) -> list[Turn]:
+    """Turns restored from the browser are user-controlled: keep only well-formed dicts."""
+    if not isinstance(turns, list):
+        return []
+    good = [t for t in turns if isinstance(t, dict) and isinstance(t.get("sources", []), list)]
+    for turn in good:
+        turn["sources"] = [s for s in turn.get("sources", []) if isinstance(s, dict)]
+    return good[-MAX_TURNS:]
+
+
+# -- handlers ----------------------------------------------------------------------------------------
+class ChatUI:
+    """The event handlers; plain methods so tests can call them without a browser."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    # chat
+    def respond(self, question: str, turns: Any) -> Iterator[tuple[Any, Any, Any, Any]]:
+        """Stream an answer. Yields (chatbot, sources html, turns, question box)."""
+        turns = clean_turns(turns)
+        question = (question or "").strip()
+        if not question:
+            warn("Type a question about the articles.")
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        shown = [*chat_messages(turns), {"role": "user", "content": esc(question)}]
+        yield [*shown, {"role": "assistant", "content": "…"}], gr.skip(), gr.skip(), ""
+        partial = ""
+        try:
+            for piece in self.bot.stream(question, bot_history(turns)):
+                if isinstance(piece, Answer):
+                    turns = [*turns, to_turn(question, piece)][-MAX_TURNS:]
+                    yield chat_messages(turns), render_sources(turns), turns, ""
+                    return
+                partial += piece
+                yield [*shown, {"role": "assistant", "content": esc(partial)}], gr.skip(), gr.skip(), ""
+        except ArticlebotError as exc:
+            warn(error_text(exc))
+            # Give the question back so nothing typed is lost.
+            yield chat_messages(turns), gr.skip(), gr.skip(), question
+
+    def api_ask(self, question: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
+        """Answer a question about the articles. history: earlier turns as {"role", "content"}
+        dicts. Returns the answer (with [n] markers), abstained, sources and the searched query."""
+        history = [h for h in history or [] if isinstance(h, dict)]
+        try:
+            return self.bot.ask(question, history).to_json()
+        except ArticlebotError as exc:
+            raise gr.Error(error_text(exc)) from exc
+
+    def like(self, turns: Any, data: gr.LikeData) -> None:
+        turns = clean_turns(turns)
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        liked = {"Like": True, "Dislike": False}.get(data.liked, data.liked)  # type: ignore[arg-type]
+        if not isinstance(liked, bool) or not isinstance(index, int) or index // 2 >= len(turns):
+            return  # an un-like or a message that is not an answer
+        turn = turns[index // 2]
+        sources = [{k: s.get(k) for k in ("n", "article_id", "title", "url", "quote", "score")}
+                   for s in turn["sources"]]
+        self.bot.record_feedback(str(turn.get("question", "")), str(turn.get("answer", "")),
+                                 sources, liked)
+        gr.Info("Thanks, feedback saved.", duration=3)
+
+    def restore(self, turns: Any) -> tuple[Any, Any, Any, Any]:
+        """On page load: the conversation from the browser, and fresh example questions."""
+        turns = clean_turns(turns)
+        return chat_messages(turns), render_sources(turns), turns, self.examples()
+
+    def new_chat(self) -> tuple[Any, Any, Any]:
+        return [], render_sources([]), []
+
+    def examples(self) -> Any:
+        try:
+            questions = self.bot.example_questions(EXAMPLES)
+        except ArticlebotError:
+            questions = []
+        return gr.Dataset(samples=[[q] for q in questions], visible=bool(questions))
+
+    # articles
+    def article_rows(self) -> list[list[Any]]:
+        return [[a.title, a.language, (a.published or a.ingested_at)[:10], a.chunks, a.id]
+                for a in self.bot.articles()]
+
+    def collection_outputs(self) -> tuple[Any, Any]:
+        """(article table, delete choices) after any change."""
+        rows = self.article_rows()
+        choices = [(f"{r[0][:70]} ({r[4]})", r[4]) for r in rows]
+        return rows, gr.Dropdown(choices=choices, value=None)
+
+    def ingest_files(self, files: list[str] | None,
+                     progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        paths = [str(f) for f in files or []]
+        if not paths:
+            warn("Choose one or more .txt, .md or .html files first.")
+            return (gr.skip(), *self.collection_outputs(), gr.skip())
+        try:
+            # Uploads land in a new temp folder each time: store them under their file name so that
+            # uploading an edited file updates the article instead of adding a second one.
+            identities = {p: f"upload:{Path(p).name}" for p in paths}
+            results = self.bot.ingest(paths, progress=_reporter(progress), identities=identities)
+        except ArticlebotError as exc:
+            warn(error_text(exc))
+            rows = [[Path(p).name, "failed", "", 0, "", f"{exc.message} {exc.hint}".strip()]
+                    for p in paths]
+            return (rows, *self.collection_outputs(), gr.skip())
+        self._summarise(results)
+        return ([result_row(r) for r in results], *self.collection_outputs(), None)
+
+    def add_text(self, title: str, text: str, url: str,
+                 progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        progress(0.1, desc="indexing the text")
+        try:
+            result = self.bot.add_text(title, text, url)
+        except ArticlebotError as exc:
+            warn(error_text(exc))
+            row = ["(pasted text)", "failed", title, 0, "", f"{exc.message} {exc.hint}".strip()]
+            return ([row], *self.collection_outputs(), gr.skip(), gr.skip(), gr.skip())
+        self._summarise([result])
+        return ([result_row(result)], *self.collection_outputs(), "", "", "")
+
+    def delete(self, article_id: str | None) -> tuple[Any, Any, Any]:
+        if not article_id:
+            warn("Pick an article to delete.")
+            return self.collection_outputs()
+        try:
+            article = self.bot.delete(article_id)
+        except ArticlebotError as exc:
+            warn(error_text(exc))
+        else:
+            gr.Info(f"Deleted “{esc(article.title)}”.", duration=4)
+        return self.collection_outputs()
+
+    @staticmethod
+    def _summarise(results: Sequence[IngestResult]) -> None:
+        failed = [r for r in results if r.status == "failed"]
+        if failed:
+            warn(f"{len(failed)} of {len(results)} failed: "
+                 + "; ".join(esc(f"{Path(r.source).name}: {r.reason}") for r in failed[:3]))
+        else:
+            gr.Info(f"{len(results)} article(s) ready.", duration=4)
+
+
+def result_row(r: IngestResult) -> list[Any]:
+    name = r.source if r.source.startswith(("http", "text:")) else Path(r.source.removeprefix("upload:")).name
+    return [name, r.status, r.title, r.chunks, r.article_id, r.reason]
+
+
+def _reporter(progress: gr.Progress) -> Callable[[str, float], None]:
+    def report(message: str, fraction: float) -> None:
+        progress(fraction, desc=message)
+
+    return report
+
+
+# -- layout -----------------------------------------------------------------------------------------
+def _style() -> str:
+    # Inlined as <style> in the page so it applies however the Blocks is served or mounted.
+    return f"<style>{(STATIC / 'articlebot.css').read_text(encoding='utf-8')}</style>"
+
+
+def _browser_secret(bot: Bot) -> str:
+    """Stable per data directory, so a restart can still read the conversation in localStorage."""
+    return hashlib.sha256(f"articlebot:{bot.library.home}".encode()).hexdigest()[:32]
+
+
+def create_app(bot: Bot, settings: Any = None) -> gr.Blocks:
+    """The web UI as an un-launched Blocks (queue configured)."""
+    ui = ChatUI(bot)
+    private: dict[str, Any] = {"api_visibility": "private"}
+    with gr.Blocks(title="articlebot", analytics_enabled=False) as demo:
+        gr.HTML(_style(), elem_id="ab-style", js_on_load=None, padding=False)
+        turns = gr.BrowserState([], storage_key="articlebot-conversation", secret=_browser_secret(bot))
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat-tab") as chat_tab:
+                chat = _chat_tab(ui, turns, private)
+            with gr.Tab("Articles", id="articles-tab") as articles_tab:
+                articles, choice = _articles_tab(ui, private)
+        demo.load(ui.restore, [turns], [chat["chatbot"], chat["sources"], turns, chat["examples"]],
+                  **private)
+        # Refresh what a tab shows when it opens (the collection may have changed meanwhile). Only a
+        # visible tab is updated: Gradio leaves a hidden output's spinner stuck.
+        quiet: dict[str, Any] = {**private, "show_progress": "hidden"}
+        chat_tab.select(ui.examples, None, [chat["examples"]], **quiet)
+        articles_tab.select(ui.collection_outputs, None, [articles, choice], **quiet)
+        gr.api(ui.api_ask, api_name="ask")
+    # One request at a time: the bot serialises on one lock anyway; the rest wait visibly in the queue.
+    demo.queue(default_concurrency_limit=1, max_size=64)
+    return demo
+
+
+def _chat_tab(ui: ChatUI, turns: gr.BrowserState, private: dict[str, Any]) -> dict[str, Any]:
+    with gr.Row(equal_height=False, elem_id="ab-chat-row"):
+        with gr.Column(scale=3, min_width=320):
+            chatbot = gr.Chatbot(
+                elem_id="ab-chat", height="60vh", min_height=320, show_label=False,
+                render_markdown=False, sanitize_html=True, allow_tags=False, latex_delimiters=[],
+                feedback_options=("Like", "Dislike"), buttons=["copy"], layout="bubble",
+                placeholder="Ask a question about the articles. Answers quote the sentence they "
+                            "rest on, with numbered citations.")
+            question = gr.Textbox(show_label=False, placeholder="Ask about the articles…",
+                                  submit_btn="Ask", elem_id="ab-question", max_lines=4, autofocus=True)
+            examples = gr.Dataset(components=[gr.Textbox(visible=False)], samples=[],
+                                  label="Try", elem_id="ab-examples", visible=False)
+            new_chat = gr.Button("New conversation", size="sm", variant="secondary",
+                                 elem_id="ab-new-chat")
+        with gr.Column(scale=2, min_width=280):
+            sources = gr.HTML(render_sources([]), elem_id="ab-sources", label="Sources",
+                              js_on_load=None, container=True, show_label=True, max_height=720)
+    outputs = [chatbot, sources, turns, question]
+    question.submit(ui.respond, [question, turns], outputs, **private)
+    examples.click(lambda sample: sample[0], [examples], [question], **private).then(
+        ui.respond, [question, turns], outputs, **private)
+    new_chat.click(ui.new_chat, None, [chatbot, sources, turns], **private)
+    chatbot.clear(ui.new_chat, None, [chatbot, sources, turns], **private)  # its trash button
+    chatbot.like(ui.like, [turns], None, **private)
+    return {"chatbot": chatbot, "sources": sources, "examples": examples}
+
+
+def _articles_tab(ui: ChatUI, private: dict[str, Any]) -> tuple[gr.Dataframe, gr.Dropdown]:
+    with gr.Row(equal_height=False):
+        with gr.Column(min_width=300):
+            files = gr.File(label="Upload articles (.txt, .md, .html)", file_count="multiple",
+                            file_types=[".txt", ".md", ".html", ".htm"], type="filepath",
+                            elem_id="ab-upload")
+            upload = gr.Button("Add files", variant="primary", elem_id="ab-add-files")
+        with gr.Column(min_width=300), gr.Accordion("…or paste an article", open=False, elem_id="ab-paste"):
+            title = gr.Textbox(label="Title", elem_id="ab-paste-title")
+            text = gr.Textbox(label="Text", lines=6, max_lines=20, elem_id="ab-paste-text")
+            url = gr.Textbox(label="URL (optional)", elem_id="ab-paste-url")
+            paste = gr.Button("Add text", variant="primary", elem_id="ab-add-text")
+    results = gr.Dataframe(headers=RESULT_HEADERS, value=[], type="array", label="Last import",
+                           interactive=False, wrap=True, elem_id="ab-results",
+                           column_widths=["20%", "9%", "33%", "8%", "12%", "18%"])
+    articles = gr.Dataframe(headers=ARTICLE_HEADERS, value=[], type="array", label="Articles",
+                            interactive=False, wrap=True, elem_id="ab-articles",
+                            column_widths=["52%", "11%", "13%", "9%", "15%"])
+    with gr.Row(equal_height=False, elem_id="ab-delete-row"):
+        choice = gr.Dropdown(label="Article to delete", choices=[], value=None, scale=4,
+                             elem_id="ab-delete-choice")
+        remove = gr.Button("Delete", variant="stop", scale=1, min_width=100, elem_id="ab-delete")
+    refresh = gr.Button("Refresh list", size="sm", elem_id="ab-refresh")
+    collection = [articles, choice]
+    upload.click(ui.ingest_files, [files], [results, *collection, files], **private)
+    paste.click(ui.add_text, [title, text, url], [results, *collection, title, text, url], **private)
+    remove.click(ui.delete, [choice], collection, **private)
+    refresh.click(ui.collection_outputs, None, collection, **private)
+    return articles, choice
+
+
+def launch(bot: Bot, settings: Any = None, host: str = "127.0.0.1", port: int = 7860,
+           **kwargs: Any) -> Any:
+    """Serve the chat alone (``ui.server`` mounts it next to the HTTP API instead)."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    app = create_app(bot, settings)
+    kwargs.setdefault("footer_links", ["api"])
+    kwargs.setdefault("ssr_mode", False)
+    return app.launch(server_name=host, server_port=port, **kwargs)
