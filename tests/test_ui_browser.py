@@ -2,7 +2,7 @@
 
 Upload an article, ask, open a citation, ask a follow-up, like, reload (the conversation comes back
 from localStorage), view at phone width and in dark mode, delete; and an XSS article stays inert.
-Screenshots go to artifacts/screenshots/ and docs/screenshot-chat.png.
+Screenshots go to artifacts/screenshots/ (chat-readme*.png are the ones docs/ holds).
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def test_chat_flow(browser: Any, app_url: str, real_bot: Bot) -> None:
     page.set_viewport_size({"width": 1280, "height": 800})
     page.evaluate("window.scrollTo(0, 0)")
     close_toasts(page)
-    page.screenshot(path=str(ROOT / "docs" / "screenshot-chat.png"))
+    page.screenshot(path=str(SHOTS / "chat-readme.png"))
     shot(page, "chat-follow-up")
 
     # Like the first answer: a line in feedback.jsonl.
@@ -200,7 +200,7 @@ def test_chat_flow(browser: Any, app_url: str, real_bot: Bot) -> None:
         if name == "dark":
             assert view.evaluate("document.body.classList.contains('dark') || "
                                  "document.documentElement.classList.contains('dark')")
-            view.screenshot(path=str(ROOT / "docs" / "screenshot-chat-dark.png"))
+            view.screenshot(path=str(SHOTS / "chat-readme-dark.png"))
         other.close()
 
     # Delete the article: gone from the list, and the next question says the collection is empty.
