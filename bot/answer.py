@@ -15,7 +15,7 @@ from langchain_core.documents import Document
 from bot import messages
 from bot.config import AnswerSettings
 from bot.types import Answer, Source
-from index.bm25 import tokenize
+from index.bm25 import fold, tokenize
 from index.chunk import split_sentences
 from index.embed import Embedder, Kind
 
@@ -51,12 +51,8 @@ class VectorLRU:
             self.items.clear()
 
 
-# Shared by the retriever and the answerer: one embedding of the question per ask.
-QUERY_VECTORS = VectorLRU(256)
-
-
-def query_vector(embedder: Embedder, query: str) -> np.ndarray:
-    return QUERY_VECTORS.embed(embedder, [query], "query")[0]
+def query_vector(cache: VectorLRU, embedder: Embedder, query: str) -> np.ndarray:
+    return cache.embed(embedder, [query], "query")[0]
 
 
 class Answerer(Protocol):
@@ -98,45 +94,117 @@ def overlap(question: str, sentence: str, lang_q: str, lang_s: str) -> float:
     return len(q_terms & set(tokenize(sentence, lang_s))) / len(q_terms)
 
 
+# Questions whose answer is a number, a date or a quantity (en, fr, es, de).
+_WANTS_NUMBER = re.compile(
+    r"\b(how (many|much|long|old|far|big|large|tall|high|often)|what (year|percentage|percent|date)"
+    r"|which year|in what year|when|combien|quand|en quelle ann[ée]e|quel [âa]ge|quelle date"
+    r"|cu[áa]nt[oa]s?|cu[áa]ndo|en qu[ée] a[ñn]o|wie (viele?|lange|alt|hoch|gro[ßs])|wann|in welchem jahr)\b",
+    re.IGNORECASE)
+_NAME_OR_NUMBER = re.compile(r"\b(?:\d[\d.,]*\d|\d|[A-ZÀ-ÖØ-Þ][\w'’-]*)")
+
+
+def wants_number(question: str) -> bool:
+    return bool(_WANTS_NUMBER.search(question))
+
+
+def has_number(text: str) -> bool:
+    return any(ch.isdigit() for ch in text)
+
+
+def names_and_numbers(question: str) -> set[str]:
+    """Capitalised words (past the first) and numbers: they are spelled alike across languages."""
+    found = [fold(m.group(0)).strip(".,") for m in _NAME_OR_NUMBER.finditer(question)]
+    first = re.match(r"\W*(\w+)", question)
+    skip = fold(first.group(1)) if first else ""
+    return {w for w in found if w and w != skip and len(w) > 1}
+
+
+def name_overlap(names: set[str], sentence: str) -> float:
+    """Share of the question's names and numbers present in the sentence, in any language."""
+    if not names:
+        return 0.0
+    words = set(re.findall(r"[\w'’-]+|\d[\d.,]*\d", fold(sentence)))
+    return len(names & words) / len(names)
+
+
 class ExtractiveAnswerer:
     """Scores sentences by embedding similarity, lexical overlap and chunk score; quotes the best."""
 
-    def __init__(self, embedder: Embedder, cfg: AnswerSettings) -> None:
+    def __init__(self, embedder: Embedder, cfg: AnswerSettings, queries: VectorLRU | None = None) -> None:
         self.embedder = embedder
         self.cfg = cfg
+        # Shared with the retriever (see Bot): the question is embedded once per ask.
+        self.queries = queries or VectorLRU(256)
         self.sentences = VectorLRU(50_000)  # ~75 MB at 384-d: chunks are re-read across questions
 
     def embed_inputs_for(self, docs: Sequence[Document]) -> list[str]:
         """The sentence texts ``answer`` embeds for these chunks (lets a caller warm a cache in bulk)."""
         return [c.text for c in candidates(docs)]
 
-    def score(self, query: str, lang: str, cands: Sequence[Candidate]) -> np.ndarray:
-        q = query_vector(self.embedder, query)
+    def features(self, query: str, lang: str, cands: Sequence[Candidate]) -> dict[str, np.ndarray]:
+        """Per-candidate signals; ``combine`` weighs them (kept apart so scripts/calibrate.py can tune)."""
+        q = query_vector(self.queries, self.embedder, query)
         sents = self.sentences.embed(self.embedder, [c.text for c in cands], "passage")
-        similarity = sents @ q
-        lexical = np.array([overlap(query, c.text, lang, c.doc.metadata.get("language", ""))
-                            for c in cands])
-        chunk = np.array([float(c.doc.metadata.get("score", 0.0)) for c in cands])
-        preferred = np.array([bool(c.doc.metadata.get("preferred")) for c in cands], dtype=float)
-        cfg = self.cfg
-        return (cfg.w_sentence * similarity + cfg.w_chunk * chunk + cfg.w_lexical * lexical
-                + cfg.w_preferred * preferred)
+        meta = [c.doc.metadata for c in cands]
+        names = names_and_numbers(query)
+        sims = sents @ q
+        return {
+            "sentence": sims,
+            "chunk": np.array([float(m.get("score", 0.0)) for m in meta]),
+            "rank": np.array([float(m.get("rank", 0) or 1) for m in meta]),
+            "lexical": np.array([overlap(query, c.text, lang, m.get("language", ""))
+                                 for c, m in zip(cands, meta)]),
+            "preferred": np.array([bool(m.get("preferred")) for m in meta], dtype=float),
+            "names": np.array([name_overlap(names, c.text) for c in cands]),
+            "type": np.array([has_number(c.text) for c in cands], dtype=float) * wants_number(query),
+            "previous": previous_similarity(cands, sims),
+        }
+
+    def score(self, query: str, lang: str, cands: Sequence[Candidate]) -> np.ndarray:
+        return combine(self.cfg, self.features(query, lang, cands))
 
     def answer(self, question: str, query: str, docs: Sequence[Document], lang: str) -> Answer:
         cands = candidates(docs)
         if not cands:
             return abstain(question, query, lang)
-        scores = self.score(query, lang, cands)
+        feats = self.features(query, lang, cands)
+        scores = combine(self.cfg, feats)
+        if confidence(self.cfg, feats, scores) < self.cfg.min_score:
+            return abstain(question, query, lang)
         order = np.argsort(-scores)
         best = float(scores[order[0]])
-        if best < self.cfg.min_score:
-            return abstain(question, query, lang)
         chosen = [int(i) for i in order[: self.cfg.max_sentences]
                   if scores[i] >= best - self.cfg.second_margin]
         chosen.sort(key=lambda i: (cands[i].doc.metadata.get("rank", 0), cands[i].start))
         sources = [make_source(n, cands[i], float(scores[i])) for n, i in enumerate(chosen, 1)]
         text = " ".join(f"{s.quote} [{s.n}]" for s in sources)
         return Answer(answer=text, abstained=False, sources=sources, query=query, question=question)
+
+
+def previous_similarity(cands: Sequence[Candidate], sims: np.ndarray) -> np.ndarray:
+    """Each sentence's preceding sentence's similarity (same chunk): the context that leads to it."""
+    out = np.zeros(len(cands))
+    for i in range(1, len(cands)):
+        if cands[i].doc is cands[i - 1].doc:
+            out[i] = sims[i - 1]
+    return out
+
+
+def combine(cfg: AnswerSettings, f: dict[str, np.ndarray]) -> np.ndarray:
+    return (cfg.w_sentence * f["sentence"] + cfg.w_chunk * f["chunk"] + cfg.w_lexical * f["lexical"]
+            - cfg.w_rank * np.log(f["rank"]) + cfg.w_preferred * f["preferred"] + cfg.w_names * f["names"]
+            + cfg.w_type * f["type"] + cfg.w_previous * f["previous"])
+
+
+def confidence(cfg: AnswerSettings, f: dict[str, np.ndarray], scores: np.ndarray) -> float:
+    """How sure the answerer is that the articles answer at all; compared with ``cfg.min_score``.
+
+    Best sentence similarity + best chunk similarity + names/numbers of the question found: a question
+    about something the articles never mention scores low on all three (scripts/calibrate.py).
+    """
+    if not scores.size:
+        return float("-inf")
+    return float(f["sentence"].max() + cfg.c_chunk * f["chunk"].max() + cfg.c_names * f["names"].max())
 
 
 def make_source(n: int, cand: Candidate, score: float) -> Source:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
-from bot.answer import query_vector
+from bot.answer import VectorLRU, query_vector
 from bot.config import RetrievalSettings
-from index.embed import Embedder
 from index.lang import detect
 from index.store import Hit, Library
 
@@ -34,6 +34,7 @@ class HybridRetriever(BaseRetriever):
     library: Any  # index.store.Library (Any: pydantic needn't validate it)
     embedder: Any  # index.embed.Embedder
     settings: RetrievalSettings
+    queries: Any = Field(default_factory=lambda: VectorLRU(256))  # question vectors, shared with the answerer
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun
                                 ) -> list[Document]:
@@ -43,9 +44,10 @@ class HybridRetriever(BaseRetriever):
                prefer_article: str | None = None) -> list[Document]:
         """The ``k`` best chunks for ``query``; chunks of ``prefer_article`` come first when it matches."""
         k = k or self.settings.k
-        hits = rank(self.library, self.embedder, query, self.settings, k, mode or self.settings.mode)
+        vector = query_vector(self.queries, self.embedder, query)
+        hits = rank(self.library, vector, query, self.settings, k, mode or self.settings.mode)
         if prefer_article:
-            scoped = rank(self.library, self.embedder, query, self.settings, 3,
+            scoped = rank(self.library, vector, query, self.settings, 3,
                           mode or self.settings.mode, article_id=prefer_article)
             seen = {h.chunk.id for h in scoped}
             hits = (scoped + [h for h in hits if h.chunk.id not in seen])[:k]
@@ -53,13 +55,12 @@ class HybridRetriever(BaseRetriever):
                 for hit in hits]
 
 
-def rank(library: Library, embedder: Embedder, query: str, cfg: RetrievalSettings, k: int,
+def rank(library: Library, vector: np.ndarray, query: str, cfg: RetrievalSettings, k: int,
          mode: str, article_id: str | None = None) -> list[Hit]:
     """Fused ranking of chunks. Dense scores (cosine) are kept on the hits for calibration."""
     dense: list[Hit] = []
     lexical: list[Hit] = []
     if mode in ("dense", "hybrid"):
-        vector = query_vector(embedder, query)
         dense = library.dense_search(vector, cfg.fetch_k, article_id)
     if mode in ("bm25", "hybrid"):
         lexical = library.bm25_search(query, detect(query), cfg.fetch_k, article_id)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import messages
-from bot.answer import ExtractiveAnswerer
+from bot.answer import ExtractiveAnswerer, VectorLRU
 from bot.chain import build_chain
 from bot.config import BotSettings
 from bot.retrieve import HybridRetriever
@@ -35,8 +35,10 @@ class Bot:
         self.embedder = embedder
         self.index_cfg = index_cfg
         self.cfg = bot_cfg
-        self.retriever = HybridRetriever(library=library, embedder=embedder, settings=bot_cfg.retrieval)
-        self.answerer = ExtractiveAnswerer(embedder, bot_cfg.answer)
+        self.queries = VectorLRU(256)  # one embedding of each question, for retrieval and answering
+        self.retriever = HybridRetriever(library=library, embedder=embedder, settings=bot_cfg.retrieval,
+                                         queries=self.queries)
+        self.answerer = ExtractiveAnswerer(embedder, bot_cfg.answer, self.queries)
         self.chain = build_chain(self.retriever, self.answerer)
         # One lock: Chroma, SQLite and the model are shared by concurrent UI/API requests.
         self.lock = threading.RLock()
