@@ -56,7 +56,8 @@ def query_vector(cache: VectorLRU, embedder: Embedder, query: str) -> np.ndarray
 
 
 class Answerer(Protocol):
-    def answer(self, question: str, query: str, docs: Sequence[Document], lang: str) -> Answer: ...
+    def answer(self, question: str, query: str, docs: Sequence[Document], lang: str,
+               avoid: Sequence[str] = ()) -> Answer: ...
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,10 @@ class ExtractiveAnswerer:
     def score(self, query: str, lang: str, cands: Sequence[Candidate]) -> np.ndarray:
         return combine(self.cfg, self.features(query, lang, cands))
 
-    def answer(self, question: str, query: str, docs: Sequence[Document], lang: str) -> Answer:
+    def answer(self, question: str, query: str, docs: Sequence[Document], lang: str,
+               avoid: Sequence[str] = ()) -> Answer:
+        """``avoid``: texts already said (the previous answer, for a follow-up): their sentences are
+        not quoted again while other sentences remain."""
         cands = candidates(docs)
         if not cands:
             return abstain(question, query, lang)
@@ -171,6 +175,10 @@ class ExtractiveAnswerer:
         scores = combine(self.cfg, feats)
         if confidence(self.cfg, feats, scores) < self.cfg.min_score:
             return abstain(question, query, lang)
+        said = [i for i, c in enumerate(cands) if any(" ".join(c.text.split()) in t for t in avoid)]
+        if len(said) < len(cands):
+            scores = scores.copy()
+            scores[said] = -np.inf
         order = np.argsort(-scores)
         best = float(scores[order[0]])
         chosen = [int(i) for i in order[: self.cfg.max_sentences]
@@ -199,12 +207,18 @@ def combine(cfg: AnswerSettings, f: dict[str, np.ndarray]) -> np.ndarray:
 def confidence(cfg: AnswerSettings, f: dict[str, np.ndarray], scores: np.ndarray) -> float:
     """How sure the answerer is that the articles answer at all; compared with ``cfg.min_score``.
 
-    Best sentence similarity + best chunk similarity + names/numbers of the question found: a question
-    about something the articles never mention scores low on all three (scripts/calibrate.py).
+    Best sentence and best chunk similarity, how far the best chunk and the best sentence stand out
+    from the others retrieved, and the question's names/numbers found: a question about something the
+    articles never mention scores low and flat (scripts/calibrate.py).
     """
     if not scores.size:
         return float("-inf")
-    return float(f["sentence"].max() + cfg.c_chunk * f["chunk"].max() + cfg.c_names * f["names"].max())
+    sentence = np.sort(f["sentence"])
+    dense = f["chunk"][f["chunk"] > 0]  # lexical-only hits have no cosine: keep them out of the gap
+    chunk_gap = float(dense.max() - dense.min()) if dense.size else 0.0
+    sentence_gap = float(sentence[-1] - sentence[-2]) if sentence.size > 1 else 0.0
+    return float(sentence[-1] + cfg.c_chunk * f["chunk"].max() + cfg.c_names * f["names"].max()
+                 + cfg.c_gap * chunk_gap + cfg.c_sentence_gap * sentence_gap)
 
 
 def make_source(n: int, cand: Candidate, score: float) -> Source:

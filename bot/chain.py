@@ -45,6 +45,14 @@ def condense(question: str, history: Sequence[Turn]) -> str:
     return f"{previous[-1].strip()} {question.strip()}"
 
 
+def already_said(x: dict[str, Any]) -> list[str]:
+    """For a follow-up, the previous answer: "what did he say next?" should not repeat it."""
+    if x["query"] == x["question"]:
+        return []
+    answers = [t["content"] for t in normalize_history(x.get("history")) if t["role"] == "assistant"]
+    return answers[-1:]
+
+
 def build_chain(retriever: HybridRetriever, answerer: Answerer) -> Runnable:
     """Input: {"question", "history"?, "k"?, "prefer"?}. Output: bot.types.Answer."""
 
@@ -57,5 +65,6 @@ def build_chain(retriever: HybridRetriever, answerer: Answerer) -> Runnable:
             lang=RunnableLambda(lambda x: detect(x["question"])),
         )
         | RunnablePassthrough.assign(docs=RunnableLambda(retrieve))
-        | RunnableLambda(lambda x: answerer.answer(x["question"], x["query"], x["docs"], x["lang"]))
+        | RunnableLambda(lambda x: answerer.answer(x["question"], x["query"], x["docs"], x["lang"],
+                                                   already_said(x)))
     ).with_config(run_name="articlebot")
