@@ -14,7 +14,7 @@ from pydantic import ConfigDict, Field
 from bot.answer import VectorLRU, query_vector
 from bot.config import RetrievalSettings
 from index.lang import detect
-from index.store import Hit, Library
+from index.store import ArticleRecord, Hit, Library
 
 
 def fuse(rankings: Sequence[tuple[Sequence[str], float]], rrf_k: int) -> list[tuple[str, float]]:
@@ -51,7 +51,8 @@ class HybridRetriever(BaseRetriever):
                           mode or self.settings.mode, article_id=prefer_article)
             seen = {h.chunk.id for h in scoped}
             hits = (scoped + [h for h in hits if h.chunk.id not in seen])[:k]
-        return [to_document(self.library, hit, preferred=hit.chunk.article_id == prefer_article)
+        articles = {aid: self.library.get(aid) for aid in {h.chunk.article_id for h in hits}}
+        return [to_document(articles[hit.chunk.article_id], hit, preferred=hit.chunk.article_id == prefer_article)
                 for hit in hits]
 
 
@@ -80,8 +81,7 @@ def rank(library: Library, vector: np.ndarray, query: str, cfg: RetrievalSetting
     return out
 
 
-def to_document(library: Library, hit: Hit, preferred: bool = False) -> Document:
-    article = library.get(hit.chunk.article_id)
+def to_document(article: ArticleRecord | None, hit: Hit, preferred: bool = False) -> Document:
     meta = {
         "chunk_id": hit.chunk.id, "article_id": hit.chunk.article_id, "start": hit.chunk.start,
         "end": hit.chunk.end, "score": hit.score, "rank": hit.rank, "preferred": preferred,

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from langchain_core.documents import Document
+
 from bot import messages
 from bot.answer import ExtractiveAnswerer, VectorLRU
 from bot.chain import build_chain
@@ -26,6 +28,16 @@ from index.load import RawArticle
 from index.store import ArticleRecord, Library
 
 Progress = Callable[[str, float], None]
+
+
+def checked_text(text: str | None, what: str, hint: str) -> str:
+    """A question or query, stripped; empty or overlong ones are refused with a reason."""
+    text = (text or "").strip()
+    if not text:
+        raise InputError(f"The {what} is empty.", hint)
+    if len(text) > 2000:
+        raise InputError(f"The {what} is too long (over 2000 characters).", "Shorten it.")
+    return text
 
 
 class Bot:
@@ -53,11 +65,7 @@ class Bot:
     # -- asking ---------------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[Any] | None = None, k: int | None = None,
             page_url: str | None = None) -> Answer:
-        question = (question or "").strip()
-        if not question:
-            raise InputError("The question is empty.", "Type a question about the articles.")
-        if len(question) > 2000:
-            raise InputError("The question is too long (over 2000 characters).", "Shorten it.")
+        question = checked_text(question, "question", "Type a question about the articles.")
         with self.lock:
             self.library.check_model()
             if self.library.count() == 0:
@@ -71,6 +79,13 @@ class Bot:
             answer = Answer(answer.answer, answer.abstained, answer.sources, answer.query,
                             answer.question, note)
         return answer
+
+    def search(self, query: str, k: int | None = None) -> list[Document]:
+        """The best chunks for ``query`` (no answer), e.g. for tools that read the passages themselves."""
+        query = checked_text(query, "query", "Pass some words to search for.")
+        with self.lock:
+            self.library.check_model()
+            return self.retriever.search(query, k=k)
 
     def stream(self, question: str, history: Sequence[Any] | None = None, k: int | None = None,
                page_url: str | None = None) -> Iterator[str | Answer]:
@@ -115,13 +130,14 @@ class Bot:
 
     def example_questions(self, n: int = 4) -> list[str]:
         """Questions drawn from the collection: about its most mentioned names, then its titles."""
+        articles = self.articles()[:50]
         names: Counter[str] = Counter()
-        for article in self.articles()[:50]:
+        for article in articles:
             for match in re.finditer(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zà-ÿ]+(?: [A-Z][a-zà-ÿ]+){1,2})\b",
                                      article.text):
                 names[match.group(1)] += 1
         questions = [f"Who is {name}?" for name, _ in names.most_common(n)]
-        questions += [f"What happened: {a.title}?" for a in self.articles()[: max(0, n - len(questions))]]
+        questions += [f"What happened: {a.title}?" for a in articles[: max(0, n - len(questions))]]
         return questions[:n]
 
     def record_feedback(self, question: str, answer: str, sources: list[dict[str, Any]],

@@ -73,12 +73,7 @@ def add_embed_routes(app: FastAPI, policy: OriginPolicy) -> None:
 # -- MCP tools -------------------------------------------------------------------------------------
 def search_passages(bot: Bot, query: str, k: int) -> list[dict[str, Any]]:
     """The ``k`` best passages for ``query``, as plain JSON."""
-    query = (query or "").strip()
-    if not query:
-        raise ArticlebotError("The query is empty.", "Pass some words to search for.")
-    with bot.lock:
-        bot.library.check_model()
-        documents = bot.retriever.search(query, k=max(1, min(int(k), 20)))
+    documents = bot.search(query, k=max(1, min(int(k), 20)))
     return [{"article_id": d.metadata["article_id"], "title": d.metadata["title"],
              "url": d.metadata["url"], "text": d.page_content, "score": round(float(d.metadata["score"]), 4)}
             for d in documents]
