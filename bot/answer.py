@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -16,8 +16,9 @@ from bot import messages
 from bot.config import AnswerSettings
 from bot.types import Answer, Source
 from index.bm25 import fold, tokenize
-from index.chunk import split_sentences
+from index.chunk import chunk_sentences
 from index.embed import Embedder, Kind
+from index.store import sentence_id
 
 
 class VectorLRU:
@@ -55,6 +56,9 @@ def query_vector(cache: VectorLRU, embedder: Embedder, query: str) -> np.ndarray
     return cache.embed(embedder, [query], "query")[0]
 
 
+StoredSentences = Callable[[Sequence[str]], dict[str, tuple[str, np.ndarray]]]
+
+
 class Answerer(Protocol):
     def answer(self, question: str, query: str, docs: Sequence[Document], lang: str,
                avoid: Sequence[str] = ()) -> Answer: ...
@@ -70,19 +74,17 @@ class Candidate:
     def text(self) -> str:
         return self.doc.page_content[self.start:self.end]
 
+    @property
+    def id(self) -> str:
+        """The id the library stores this sentence's vector under."""
+        meta = self.doc.metadata
+        return sentence_id(meta.get("article_id", ""), int(meta.get("start", 0)) + self.start)
+
 
 def candidates(docs: Sequence[Document], min_chars: int = 15) -> list[Candidate]:
     """Every sentence of the retrieved chunks (each sentence once, even where chunks overlap)."""
-    seen: set[tuple[str, int]] = set()
-    out = []
-    for doc in docs:
-        for span in split_sentences(doc.page_content):
-            key = (doc.metadata.get("article_id", ""), doc.metadata.get("start", 0) + span.start)
-            if span.end - span.start < min_chars or key in seen:
-                continue
-            seen.add(key)
-            out.append(Candidate(doc, span.start, span.end))
-    return out
+    pieces = [(d.metadata.get("article_id", ""), d.page_content, int(d.metadata.get("start", 0))) for d in docs]
+    return [Candidate(docs[i], span.start, span.end) for i, span in chunk_sentences(pieces, min_chars)]
 
 
 def overlap(question: str, sentence: str, lang_q: str, lang_s: str) -> float:
@@ -131,12 +133,23 @@ def name_overlap(names: set[str], sentence: str) -> float:
 class ExtractiveAnswerer:
     """Scores sentences by embedding similarity, lexical overlap and chunk score; quotes the best."""
 
-    def __init__(self, embedder: Embedder, cfg: AnswerSettings, queries: VectorLRU | None = None) -> None:
+    def __init__(self, embedder: Embedder, cfg: AnswerSettings, queries: VectorLRU | None = None,
+                 stored: StoredSentences | None = None) -> None:
         self.embedder = embedder
         self.cfg = cfg
         # Shared with the retriever (see Bot): the question is embedded once per ask.
         self.queries = queries or VectorLRU(256)
-        self.sentences = VectorLRU(50_000)  # ~75 MB at 384-d: chunks are re-read across questions
+        # Sentence vectors come from the library (embedded at ingest); the rest are embedded here once.
+        self.stored = stored
+        self.sentences = VectorLRU(20_000)  # ~30 MB at 384-d
+
+    def sentence_vectors(self, cands: Sequence[Candidate]) -> np.ndarray:
+        if not cands:
+            return np.zeros((0, 0), dtype=np.float32)
+        known = self.stored([c.id for c in cands]) if self.stored else {}
+        fresh = [c.text for c in cands if c.id not in known or known[c.id][0] != c.text]
+        embedded = dict(zip(fresh, self.sentences.embed(self.embedder, fresh, "passage"))) if fresh else {}
+        return np.stack([embedded[c.text] if c.text in embedded else known[c.id][1] for c in cands])
 
     def embed_inputs_for(self, docs: Sequence[Document]) -> list[str]:
         """The sentence texts ``answer`` embeds for these chunks (lets a caller warm a cache in bulk)."""
@@ -145,13 +158,15 @@ class ExtractiveAnswerer:
     def features(self, query: str, lang: str, cands: Sequence[Candidate]) -> dict[str, np.ndarray]:
         """Per-candidate signals; ``combine`` weighs them (kept apart so scripts/calibrate.py can tune)."""
         q = query_vector(self.queries, self.embedder, query)
-        sents = self.sentences.embed(self.embedder, [c.text for c in cands], "passage")
+        sents = self.sentence_vectors(cands)
         meta = [c.doc.metadata for c in cands]
         names = names_and_numbers(query)
         sims = sents @ q
         return {
             "sentence": sims,
             "chunk": np.array([float(m.get("score", 0.0)) for m in meta]),
+            # The chunk's cosine where the chunk vectors themselves found it (the confidence's gap).
+            "dense": np.array([float(m.get("score", 0.0)) * bool(m.get("by_chunk_vector", True)) for m in meta]),
             "rank": np.array([float(m.get("rank", 0) or 1) for m in meta]),
             "lexical": np.array([overlap(query, c.text, lang, m.get("language", ""))
                                  for c, m in zip(cands, meta)]),
@@ -214,7 +229,7 @@ def confidence(cfg: AnswerSettings, f: dict[str, np.ndarray], scores: np.ndarray
     if not scores.size:
         return float("-inf")
     sentence = np.sort(f["sentence"])
-    dense = f["chunk"][f["chunk"] > 0]  # lexical-only hits have no cosine: keep them out of the gap
+    dense = f["dense"][f["dense"] > 0]  # only hits of the chunk vectors: calibrated on their spread
     chunk_gap = float(dense.max() - dense.min()) if dense.size else 0.0
     sentence_gap = float(sentence[-1] - sentence[-2]) if sentence.size > 1 else 0.0
     return float(sentence[-1] + cfg.c_chunk * f["chunk"].max() + cfg.c_names * f["names"].max()

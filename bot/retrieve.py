@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma) and BM25 rankings fused by weighted reciprocal rank fusion."""
+"""Hybrid retrieval: chunk vectors, sentence vectors (Chroma) and BM25, fused by weighted reciprocal rank fusion."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pydantic import ConfigDict, Field
 from bot.answer import VectorLRU, query_vector
 from bot.config import RetrievalSettings
 from index.lang import detect
-from index.store import ArticleRecord, Hit, Library
+from index.store import ArticleRecord, ChunkRecord, Hit, Library
 
 
 def fuse(rankings: Sequence[tuple[Sequence[str], float]], rrf_k: int) -> list[tuple[str, float]]:
@@ -58,33 +58,39 @@ class HybridRetriever(BaseRetriever):
 
 def rank(library: Library, vector: np.ndarray, query: str, cfg: RetrievalSettings, k: int,
          mode: str, article_id: str | None = None) -> list[Hit]:
-    """Fused ranking of chunks. Dense scores (cosine) are kept on the hits for calibration."""
-    dense: list[Hit] = []
-    lexical: list[Hit] = []
+    """Fused ranking of chunks: chunk vectors, sentence vectors ("dense": both) and BM25 ("bm25").
+
+    Every hit keeps its chunk's cosine with the question (the answerer's confidence is calibrated on it),
+    also when only the sentence vectors or BM25 found it.
+    """
+    rankings: list[tuple[list[str], float]] = []
+    cosines: dict[str, float] = {}
+    chunks: dict[str, ChunkRecord] = {}
+    dense_ids: set[str] = set()
     if mode in ("dense", "hybrid"):
         dense = library.dense_search(vector, cfg.fetch_k, article_id)
+        dense_ids = {h.chunk.id for h in dense}
+        chunks |= {h.chunk.id: h.chunk for h in dense}
+        cosines |= {h.chunk.id: h.score for h in dense}
+        by_sentence = library.sentence_search(vector, cfg.fetch_k, article_id)
+        rankings += [([h.chunk.id for h in dense], cfg.dense_weight),
+                     ([cid for cid, _ in by_sentence], cfg.sentence_weight)]
     if mode in ("bm25", "hybrid"):
         lexical = library.bm25_search(query, detect(query), cfg.fetch_k, article_id)
-    if mode == "dense":
-        return dense[:k]
-    if mode == "bm25":
-        return lexical[:k]
-    fused = fuse([([h.chunk.id for h in dense], cfg.dense_weight),
-                  ([h.chunk.id for h in lexical], cfg.bm25_weight)], cfg.rrf_k)
-    by_id = {h.chunk.id: h for h in lexical} | {h.chunk.id: h for h in dense}
-    dense_ids = {h.chunk.id for h in dense}
-    out = []
-    for position, (cid, _score) in enumerate(fused[:k], 1):
-        hit = by_id[cid]
-        # Lexical-only hits have no cosine: mark them 0 so calibration never trusts BM25 alone.
-        out.append(Hit(hit.chunk, hit.score if cid in dense_ids else 0.0, position))
-    return out
+        chunks |= {h.chunk.id: h.chunk for h in lexical}
+        rankings.append(([h.chunk.id for h in lexical], cfg.bm25_weight))
+    top = [cid for cid, _ in fuse(rankings, cfg.rrf_k)[:k]]
+    chunks |= library.get_chunks([cid for cid in top if cid not in chunks])
+    cosines |= library.chunk_similarities([cid for cid in top if cid not in cosines], vector)
+    return [Hit(chunks[cid], cosines.get(cid, 0.0), position, cid in dense_ids)
+            for position, cid in enumerate((c for c in top if c in chunks), 1)]
 
 
 def to_document(article: ArticleRecord | None, hit: Hit, preferred: bool = False) -> Document:
     meta = {
         "chunk_id": hit.chunk.id, "article_id": hit.chunk.article_id, "start": hit.chunk.start,
         "end": hit.chunk.end, "score": hit.score, "rank": hit.rank, "preferred": preferred,
+        "by_chunk_vector": hit.by_chunk_vector,
         "title": article.title if article else "", "url": article.url if article else "",
         "language": article.language if article else "", "published": article.published if article else "",
         "ingested_at": article.ingested_at if article else "",

@@ -50,7 +50,7 @@ class Bot:
         self.queries = VectorLRU(256)  # one embedding of each question, for retrieval and answering
         self.retriever = HybridRetriever(library=library, embedder=embedder, settings=bot_cfg.retrieval,
                                          queries=self.queries)
-        self.answerer = ExtractiveAnswerer(embedder, bot_cfg.answer, self.queries)
+        self.answerer = ExtractiveAnswerer(embedder, bot_cfg.answer, self.queries, library.sentence_vectors)
         self.chain = build_chain(self.retriever, self.answerer)
         # One lock: Chroma, SQLite and the model are shared by concurrent UI/API requests.
         self.lock = threading.RLock()

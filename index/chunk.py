@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # Words that end with a period without ending a sentence (en/fr/es/de).
@@ -102,3 +103,22 @@ def chunk(text: str, size: int, overlap: int) -> list[Chunk]:
             k -= 1
         i = k
     return chunks
+
+
+def chunk_sentences(pieces: Sequence[tuple[str, str, int]], min_chars: int = 15) -> list[tuple[int, Span]]:
+    """Each sentence of overlapping chunks once, as (index of the first piece holding it, its span there).
+
+    ``pieces`` are (group, text, start): chunks of one or many articles (``group``), each with its start
+    offset in the article, so a sentence repeated by the chunk overlap is recognised by its article offset.
+    Sentences shorter than ``min_chars`` (headings, stray numbers) are left out: they answer nothing.
+    """
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for i, (group, text, start) in enumerate(pieces):
+        for span in split_sentences(text):
+            key = (group, start + span.start)
+            if span.end - span.start < min_chars or key in seen:
+                continue
+            seen.add(key)
+            out.append((i, span))
+    return out

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from index.chunk import chunk
+from index.chunk import chunk, chunk_sentences
 from index.clean import clean
 from index.config import IndexSettings
 from index.embed import Embedder
@@ -16,7 +16,7 @@ from index.errors import ArticlebotError, InputError
 from index.fetch import fetch, is_url
 from index.lang import detect
 from index.load import RawArticle, find_files, read_file
-from index.store import ArticleRecord, ChunkRecord, Library, chunk_id
+from index.store import ArticleRecord, ChunkRecord, Library, SentenceRecord, chunk_id, sentence_id
 
 Progress = Callable[[str, float], None]
 
@@ -62,14 +62,27 @@ def prepare(raw: RawArticle, cfg: IndexSettings, model_name: str) -> tuple[Artic
     return record, chunks
 
 
+def sentences_of(chunks: Sequence[ChunkRecord]) -> list[SentenceRecord]:
+    """The chunks' sentences, each once (the answerer splits retrieved chunks the same way)."""
+    out = []
+    for i, span in chunk_sentences([(c.article_id, c.text, c.start) for c in chunks]):
+        start, end = chunks[i].start + span.start, chunks[i].start + span.end
+        holders = tuple(c.id for c in chunks if c.start <= start and end <= c.end)
+        out.append(SentenceRecord(sentence_id(chunks[i].article_id, start), holders,
+                                  chunks[i].text[span.start:span.end]))
+    return out
+
+
 def store_article(library: Library, embedder: Embedder, raw: RawArticle, cfg: IndexSettings) -> IngestResult:
     record, chunks = prepare(raw, cfg, embedder.name)
     old = library.get(record.id)
     if old is not None and old.hash == record.hash:
         return IngestResult(raw.source, "unchanged", old.id, old.title, old.chunks)
-    # Chunk vectors carry the title so a question naming the article finds it.
-    vectors = embedder.embed([f"{record.title}\n{c.text}" for c in chunks], "passage")
-    library.put(record, chunks, vectors)
+    sentences = sentences_of(chunks)
+    # Chunk vectors carry the title so a question naming the article finds it; one call embeds both.
+    vectors = embedder.embed([f"{record.title}\n{c.text}" for c in chunks] + [s.text for s in sentences],
+                             "passage")
+    library.put(record, chunks, vectors[:len(chunks)], sentences, vectors[len(chunks):])
     status = "added" if old is None else "updated"
     return IngestResult(raw.source, status, record.id, record.title, len(chunks))
 

@@ -1,4 +1,4 @@
-"""The library: article records, BM25 postings (SQLite) and chunk vectors (Chroma), kept in step.
+"""The library: article records, BM25 postings (SQLite), chunk and sentence vectors (Chroma), kept in step.
 
 Write order makes every step re-runnable: vectors are upserted under deterministic ids first, then
 the article row and its postings are committed in one SQLite transaction. Only committed articles
@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -62,10 +63,26 @@ class Hit:
     chunk: ChunkRecord
     score: float  # retriever-specific: cosine similarity for dense, BM25 for lexical
     rank: int = 0
+    by_chunk_vector: bool = True  # among the nearest chunk vectors (not found by sentences or BM25 only)
+
+
+@dataclass(frozen=True)
+class SentenceRecord:
+    """A sentence of a chunk, embedded on its own: a question often matches one sentence better than
+    the whole chunk around it (multi-vector retrieval), and the answerer quotes sentences."""
+
+    id: str
+    chunk_ids: tuple[str, ...]  # every chunk holding it (the overlap repeats sentences)
+    text: str
 
 
 def chunk_id(article_id: str, index: int) -> str:
     return f"{article_id}-{index:04d}"
+
+
+def sentence_id(article_id: str, start: int) -> str:
+    """Keyed by the sentence's offset in the article, so the overlap's repeats share one id."""
+    return f"{article_id}@{start}"
 
 
 class Library:
@@ -83,9 +100,12 @@ class Library:
         self.client = chromadb.PersistentClient(
             path=str(home / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
         )
-        self.collection = self.client.get_or_create_collection(
-            collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
-        )
+        self.collection = self._collection(collection)
+        self.sentences = self._collection(f"{collection}_sentences")
+
+    def _collection(self, name: str) -> Any:  # chromadb.Collection (chromadb is imported lazily)
+        return self.client.get_or_create_collection(
+            name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
 
     # -- model identity -------------------------------------------------------------------------
     def indexed_model(self) -> str | None:
@@ -119,9 +139,16 @@ class Library:
         row = self.db.execute("SELECT * FROM articles WHERE url=? OR source=?", (url, url)).fetchone()
         return ArticleRecord(*row) if row else None
 
-    def put(self, article: ArticleRecord, chunks: Sequence[ChunkRecord], vectors: np.ndarray) -> None:
-        """Store (or replace) an article with its chunks and their vectors."""
+    def put(self, article: ArticleRecord, chunks: Sequence[ChunkRecord], vectors: np.ndarray,
+            sentences: Sequence[SentenceRecord] = (), sentence_vectors: np.ndarray | None = None) -> None:
+        """Store (or replace) an article with its chunks, its sentences and their vectors."""
         self.check_model()
+        if sentences and sentence_vectors is not None:
+            self.sentences.upsert(
+                ids=[s.id for s in sentences], embeddings=sentence_vectors.astype(np.float32),
+                documents=[s.text for s in sentences],
+                metadatas=[{"article_id": article.id, "chunk_ids": ",".join(s.chunk_ids)} for s in sentences],
+            )
         if chunks:
             self.collection.upsert(
                 ids=[c.id for c in chunks],
@@ -130,7 +157,7 @@ class Library:
                 metadatas=[{"article_id": c.article_id, "index": c.index, "start": c.start,
                             "end": c.end, "language": article.language} for c in chunks],
             )
-        self._delete_vectors(article.id, keep=len(chunks))
+        self._delete_vectors(article.id, keep=len(chunks), sentences={s.id for s in sentences})
         with self.db:
             self._delete_postings(article.id)
             self.db.execute("INSERT OR REPLACE INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?)", (
@@ -153,16 +180,15 @@ class Library:
         with self.db:
             self._delete_postings(article_id)
             self.db.execute("DELETE FROM articles WHERE id=?", (article_id,))
-        self._delete_vectors(article_id, keep=0)
+        self._delete_vectors(article_id, keep=0, sentences=set())
         return article
 
     def clear(self, model_name: str) -> None:
         """Drop every vector and posting (articles are kept) before a reindex with ``model_name``."""
-        name = self.collection.name
-        self.client.delete_collection(name)
-        self.collection = self.client.get_or_create_collection(
-            name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
-        )
+        for old in (self.collection, self.sentences):
+            self.client.delete_collection(old.name)
+        self.collection = self._collection(self.collection.name)
+        self.sentences = self._collection(self.sentences.name)
         with self.db:
             self.db.execute("DELETE FROM postings")
             self.db.execute("DELETE FROM chunks")
@@ -175,12 +201,16 @@ class Library:
                         "(SELECT id FROM chunks WHERE article_id=?)", (article_id,))
         self.db.execute("DELETE FROM chunks WHERE article_id=?", (article_id,))
 
-    def _delete_vectors(self, article_id: str, keep: int) -> None:
+    def _delete_vectors(self, article_id: str, keep: int, sentences: set[str]) -> None:
+        """Drop the article's chunk vectors from index ``keep`` on, and its sentences not in ``sentences``."""
         stale = self.collection.get(
             where={"$and": [{"article_id": article_id}, {"index": {"$gte": keep}}]}, include=[]
         )
         if stale["ids"]:
             self.collection.delete(ids=stale["ids"])
+        old = self.sentences.get(where={"article_id": article_id}, include=[])["ids"]
+        if gone := [i for i in old if i not in sentences]:
+            self.sentences.delete(ids=gone)
 
     # -- search ---------------------------------------------------------------------------------
     def dense_search(self, vector: np.ndarray, k: int, article_id: str | None = None) -> list[Hit]:
@@ -202,6 +232,41 @@ class Library:
                                 int(meta["start"]), int(meta["end"]))
             hits.append(Hit(chunk, 1.0 - float(dist), len(hits) + 1))
         return hits
+
+    def sentence_search(self, vector: np.ndarray, k: int, article_id: str | None = None
+                        ) -> list[tuple[str, float]]:
+        """(chunk id, cosine) of the chunks holding the ``k`` sentences most like ``vector``, best first,
+        each chunk once (at its best sentence)."""
+        total = self.sentences.count()
+        if total == 0:
+            return []
+        result = self.sentences.query(
+            query_embeddings=[vector.astype(np.float32)], n_results=min(k, total),
+            where={"article_id": article_id} if article_id else None, include=["metadatas", "distances"],
+        )
+        live = self._live_articles()
+        best: dict[str, float] = {}
+        for meta, dist in zip(result["metadatas"][0], result["distances"][0]):
+            if meta["article_id"] in live:
+                for cid in str(meta["chunk_ids"]).split(","):
+                    best.setdefault(cid, 1.0 - float(dist))
+        return list(best.items())
+
+    def sentence_vectors(self, ids: Sequence[str]) -> dict[str, tuple[str, np.ndarray]]:
+        """Stored sentences by id: (text, vector). Absent ids (an index built before sentences were
+        stored) are simply missing; the caller embeds those."""
+        if not ids:
+            return {}
+        got = self.sentences.get(ids=list(dict.fromkeys(ids)), include=["documents", "embeddings"])
+        return {sid: (doc, np.asarray(vec, dtype=np.float32))
+                for sid, doc, vec in zip(got["ids"], got["documents"], got["embeddings"])}
+
+    def chunk_similarities(self, ids: Sequence[str], vector: np.ndarray) -> dict[str, float]:
+        """Cosine of ``vector`` with the stored vectors of these chunks."""
+        if not ids:
+            return {}
+        got = self.collection.get(ids=list(dict.fromkeys(ids)), include=["embeddings"])
+        return {cid: float(np.asarray(vec) @ vector) for cid, vec in zip(got["ids"], got["embeddings"])}
 
     def bm25_search(self, query: str, lang: str, k: int, article_id: str | None = None) -> list[Hit]:
         """BM25 over chunks in language ``lang`` (a lexical match across languages is noise)."""
@@ -228,7 +293,7 @@ class Library:
     def get_chunks(self, ids: Sequence[str]) -> dict[str, ChunkRecord]:
         if not ids:
             return {}
-        got = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
+        got = self.collection.get(ids=list(dict.fromkeys(ids)), include=["documents", "metadatas"])
         return {cid: ChunkRecord(cid, str(m["article_id"]), int(m["index"]), doc, int(m["start"]),
                                  int(m["end"]))
                 for cid, doc, m in zip(got["ids"], got["documents"], got["metadatas"])}

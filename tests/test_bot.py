@@ -22,3 +22,25 @@ def test_search_returns_passages_with_their_article_and_refuses_empty_queries(tm
     with pytest.raises(InputError, match="question is too long"):
         bot.ask("x" * 2001)
     assert bot.example_questions(2) == ["Who is Bismillah Khan Mohammadi?", "Who is Hessamuddin Shams?"]
+
+
+def test_answers_use_the_sentence_vectors_stored_at_ingest(tmp_path: Path, sample_article: Path):
+    from index.embed import HashEmbedder
+    from index.store import Library
+
+    class Counting(HashEmbedder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.passages = 0
+
+        def embed(self, texts, kind):  # type: ignore[no-untyped-def]
+            self.passages += len(texts) if kind == "passage" else 0
+            return super().embed(texts, kind)
+
+    embedder = Counting()
+    bot = Bot(Library(tmp_path, "articles", embedder.name), embedder, IndexSettings(),
+              BotSettings(answer={"min_score": -10}))
+    bot.ingest([str(sample_article)])
+    embedded = embedder.passages
+    answer = bot.ask("Abdul Aziz Bek a confirmé l'agression")
+    assert "Abdul Aziz Bek" in answer.answer and embedder.passages == embedded  # nothing re-embedded

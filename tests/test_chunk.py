@@ -55,3 +55,15 @@ def test_long_sentence_is_cut_to_size():
 def test_empty_text_gives_no_chunks():
     assert chunk("", 100, 10) == []
     assert chunk("   \n\n ", 100, 10) == []
+
+
+def test_chunk_sentences_lists_each_sentence_once_across_overlapping_chunks():
+    from index.chunk import chunk_sentences
+
+    text = " ".join(f"Sentence number {i} is here." for i in range(12)) + " Ok."
+    chunks = chunk(text, 120, 40)
+    spans = chunk_sentences([("a", c.text, c.start) for c in chunks])
+    texts = [chunks[i].text[s.start:s.end] for i, s in spans]
+    assert texts == [f"Sentence number {i} is here." for i in range(12)]  # "Ok." is too short to answer
+    # Two articles' identical offsets are different sentences.
+    assert len(chunk_sentences([("a", "A first full sentence.", 0), ("b", "A first full sentence.", 0)])) == 2

@@ -117,3 +117,39 @@ def test_an_upload_updates_in_place_under_its_identity(library: Library, tmp_pat
                                 identities={str(path): "upload:notes.md"})
     assert result.status == "updated" and library.count() == 1
     assert library.articles()[0].source == "upload:notes.md"
+
+
+def sentence_ids(library: Library) -> list[str]:
+    return sorted(library.sentences.get(include=[])["ids"])
+
+
+def test_sentences_are_stored_once_with_every_chunk_that_holds_them(library: Library, tmp_path: Path):
+    path = write(tmp_path / "a.txt", article("Bridges", 20))
+    result = ingest_paths(library, HashEmbedder(), [str(path)], CFG)[0]
+    got = library.sentences.get(include=["documents", "metadatas"])
+    assert len(got["ids"]) == 20 == len(set(got["documents"]))  # the overlap's repeats are stored once
+    holders = [m["chunk_ids"].split(",") for m in got["metadatas"]]
+    assert {c for h in holders for c in h} == set(vector_ids(library)) and len(vector_ids(library)) == result.chunks
+    assert any(len(h) == 2 for h in holders)  # a sentence in the overlap belongs to both chunks
+    chunks = library.get_chunks([c for h in holders for c in h])
+    assert all(doc in chunks[c].text for doc, h in zip(got["documents"], holders) for c in h)
+    # The vector search over sentences ranks their chunks, each once.
+    query = HashEmbedder().embed(["This is sentence 17 of the article about Bridges."], "query")[0]
+    ranked = library.sentence_search(query, 5)
+    assert "sentence 17 " in chunks[ranked[0][0]].text + " " and len({c for c, _ in ranked}) == len(ranked)
+    stored = library.sentence_vectors([got["ids"][0], "missing@0"])
+    assert list(stored) == [got["ids"][0]] and stored[got["ids"][0]][0] == got["documents"][0]
+
+
+def test_updating_and_deleting_an_article_leaves_no_stale_sentences(library: Library, tmp_path: Path):
+    path = write(tmp_path / "a.txt", article("Bridges", 20))
+    other = write(tmp_path / "b.txt", article("Floods", 4))
+    first, floods = ingest_paths(library, HashEmbedder(), [str(path), str(other)], CFG)
+    write(path, article("Bridges", 3))
+    ingest_paths(library, HashEmbedder(), [str(path)], CFG)
+    texts = library.sentences.get(where={"article_id": first.article_id}, include=["documents"])["documents"]
+    assert len(texts) == 3 and not any("sentence 5 " in t for t in texts)
+    library.delete(first.article_id)
+    assert all(i.startswith(floods.article_id) for i in sentence_ids(library)) and len(sentence_ids(library)) == 4
+    reindex(library, HashEmbedder(), CFG)
+    assert len(sentence_ids(library)) == 4
