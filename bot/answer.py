@@ -174,6 +174,7 @@ class ExtractiveAnswerer:
             "names": np.array([name_overlap(names, c.text) for c in cands]),
             "type": np.array([has_number(c.text) for c in cands], dtype=float) * wants_number(query),
             "previous": previous_similarity(cands, sims),
+            "salience": np.array([np.nan if m.get("salience") is None else float(m["salience"]) for m in meta]),
         }
 
     def score(self, query: str, lang: str, cands: Sequence[Candidate]) -> np.ndarray:
@@ -232,8 +233,9 @@ def confidence(cfg: AnswerSettings, f: dict[str, np.ndarray], scores: np.ndarray
     dense = f["dense"][f["dense"] > 0]  # only hits of the chunk vectors: calibrated on their spread
     chunk_gap = float(dense.max() - dense.min()) if dense.size else 0.0
     sentence_gap = float(sentence[-1] - sentence[-2]) if sentence.size > 1 else 0.0
+    salience = f["salience"][0] if "salience" in f and not np.isnan(f["salience"][0]) else cfg.salience_prior
     return float(sentence[-1] + cfg.c_chunk * f["chunk"].max() + cfg.c_names * f["names"].max()
-                 + cfg.c_gap * chunk_gap + cfg.c_sentence_gap * sentence_gap)
+                 + cfg.c_gap * chunk_gap + cfg.c_sentence_gap * sentence_gap + cfg.c_salience * salience)
 
 
 def make_source(n: int, cand: Candidate, score: float) -> Source:

@@ -52,8 +52,13 @@ class HybridRetriever(BaseRetriever):
             seen = {h.chunk.id for h in scoped}
             hits = (scoped + [h for h in hits if h.chunk.id not in seen])[:k]
         articles = {aid: self.library.get(aid) for aid in {h.chunk.article_id for h in hits}}
-        return [to_document(articles[hit.chunk.article_id], hit, preferred=hit.chunk.article_id == prefer_article)
+        docs = [to_document(articles[hit.chunk.article_id], hit, preferred=hit.chunk.article_id == prefer_article)
                 for hit in hits]
+        if docs and (mode or self.settings.mode) != "bm25":
+            salience = self.library.sentence_salience(vector, self.settings.salience_rank)
+            for doc in docs:  # the same for every chunk: a property of the question and the collection
+                doc.metadata["salience"] = salience
+        return docs
 
 
 def rank(library: Library, vector: np.ndarray, query: str, cfg: RetrievalSettings, k: int,

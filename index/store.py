@@ -101,11 +101,12 @@ class Library:
             path=str(home / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
         )
         self.collection = self._collection(collection)
-        self.sentences = self._collection(f"{collection}_sentences")
+        # A wider search: the salience reads the 100th sentence, past the default search breadth (100).
+        self.sentences = self._collection(f"{collection}_sentences", ef_search=256)
 
-    def _collection(self, name: str) -> Any:  # chromadb.Collection (chromadb is imported lazily)
+    def _collection(self, name: str, ef_search: int = 100) -> Any:  # chromadb.Collection, imported lazily
         return self.client.get_or_create_collection(
-            name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
+            name, configuration={"hnsw": {"space": "cosine", "ef_search": ef_search}}, embedding_function=None)
 
     # -- model identity -------------------------------------------------------------------------
     def indexed_model(self) -> str | None:
@@ -188,7 +189,7 @@ class Library:
         for old in (self.collection, self.sentences):
             self.client.delete_collection(old.name)
         self.collection = self._collection(self.collection.name)
-        self.sentences = self._collection(self.sentences.name)
+        self.sentences = self._collection(self.sentences.name, ef_search=256)
         with self.db:
             self.db.execute("DELETE FROM postings")
             self.db.execute("DELETE FROM chunks")
@@ -251,6 +252,19 @@ class Library:
                 for cid in str(meta["chunk_ids"]).split(","):
                     best.setdefault(cid, 1.0 - float(dist))
         return list(best.items())
+
+    def sentence_salience(self, vector: np.ndarray, n: int) -> float | None:
+        """How far the sentence most like ``vector`` stands out: its cosine minus the ``n``-th best's.
+
+        A question the collection answers has one sentence well above the crowd; an unrelated one meets a
+        flat crowd. None when the collection has under 3n sentences (too few to tell a crowd).
+        """
+        if self.sentences.count() < 3 * n:
+            return None
+        got = self.sentences.query(query_embeddings=[vector.astype(np.float32)], n_results=n,
+                                   include=["distances"])
+        distances = got["distances"][0]
+        return float(distances[-1] - distances[0]) if len(distances) == n else None
 
     def sentence_vectors(self, ids: Sequence[str]) -> dict[str, tuple[str, np.ndarray]]:
         """Stored sentences by id: (text, vector). Absent ids (an index built before sentences were

@@ -44,3 +44,20 @@ def test_answers_use_the_sentence_vectors_stored_at_ingest(tmp_path: Path, sampl
     embedded = embedder.passages
     answer = bot.ask("Abdul Aziz Bek a confirmé l'agression")
     assert "Abdul Aziz Bek" in answer.answer and embedder.passages == embedded  # nothing re-embedded
+
+
+def test_confidence_adds_the_salience_or_its_prior_where_the_collection_is_too_small():
+    import numpy as np
+
+    from bot.answer import confidence
+    from bot.config import AnswerSettings
+
+    cfg = AnswerSettings()
+    f = {"sentence": np.array([0.8, 0.7]), "chunk": np.array([0.75, 0.7]), "dense": np.array([0.75, 0.7]),
+         "names": np.zeros(2), "salience": np.full(2, np.nan)}
+    small = confidence(cfg, f, np.zeros(2))
+    measured = confidence(cfg, {**f, "salience": np.full(2, 0.15)}, np.zeros(2))
+    assert measured - small == pytest.approx(cfg.c_salience * (0.15 - cfg.salience_prior))
+    # A question whose best sentence stands out is answered; the same one amid a flat crowd is not.
+    assert confidence(cfg, {**f, "salience": np.full(2, 0.12)}, np.zeros(2)) >= cfg.min_score
+    assert confidence(cfg, {**f, "salience": np.full(2, 0.02)}, np.zeros(2)) < cfg.min_score

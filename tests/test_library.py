@@ -153,3 +153,18 @@ def test_updating_and_deleting_an_article_leaves_no_stale_sentences(library: Lib
     assert all(i.startswith(floods.article_id) for i in sentence_ids(library)) and len(sentence_ids(library)) == 4
     reindex(library, HashEmbedder(), CFG)
     assert len(sentence_ids(library)) == 4
+
+
+def test_salience_compares_the_best_sentence_with_the_crowd_once_there_is_one(library: Library, tmp_path: Path):
+    import numpy as np
+
+    path = write(tmp_path / "a.txt", article("Bridges", 250))
+    ingest_paths(library, HashEmbedder(), [str(path)], CFG)
+    query = HashEmbedder().embed(["sentence 17 about Bridges"], "query")[0]
+    assert library.sentence_salience(query, 100) is None  # 250 sentences: too few to call 100 a crowd
+    write(tmp_path / "b.txt", article("Floods", 100))
+    ingest_paths(library, HashEmbedder(), [str(tmp_path / "b.txt")], CFG)
+    got = library.sentences.get(include=["embeddings"])
+    sims = np.sort(np.asarray(got["embeddings"]) @ query)[::-1]
+    assert len(sims) == 350
+    assert library.sentence_salience(query, 100) == pytest.approx(sims[0] - sims[99], abs=1e-4)
