@@ -8,6 +8,7 @@ Passage-side vectors (chunks, sentences, baseline chunks) are cached on disk, ke
 the corpus file's hash, so a second run embeds only the questions.
 
 Units: every rate is a percentage (0-100, one decimal); ``mrr`` is a fraction (0-1, three decimals);
+``answer_chars`` is the mean length of an answer (the quoted text, without citation markers);
 latencies are milliseconds per question through ``Bot.ask`` with warm passage-side caches (the question
 itself is embedded on every ask).
 """
@@ -205,6 +206,9 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, float]:
         "hit@20": pct([r is not None and r <= DEPTH for r in ranks]),
         "mrr": round(float(np.mean([1.0 / r if r else 0.0 for r in ranks])), 3) if ranks else 0.0,
         "answer_contains": pct([o.contains for o in outcomes]),
+        # How much an answer asks the reader to read: characters quoted, citation markers aside.
+        "answer_chars": round(float(np.mean(answered)), 1) if (answered := [
+            len(re.sub(r"\s*\[\d+\]", "", o.answer)) for o in outcomes if not o.abstained]) else 0.0,
         "abstained": pct([o.abstained for o in outcomes]),
         "p50_ms": round(percentile(ms, 50), 1),
         "p95_ms": round(percentile(ms, 95), 1),
@@ -395,7 +399,7 @@ class EvalResult:
                              "out_of_scope": summarize_scope(self.scope.get(name, []))}
         default = systems[self.systems[0]] if self.systems else {"slices": {}, "out_of_scope": {}}
         return {"system": self.systems[0] if self.systems else "", **default, "systems": systems,
-                "units": "rates in percent (0-100); mrr 0-1; latency in ms per question",
+                "units": "rates in percent (0-100); mrr 0-1; answer_chars in characters; latency in ms per question",
                 "notes": self.notes}
 
 

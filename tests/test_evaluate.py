@@ -59,6 +59,8 @@ def test_summarize_rates_are_percentages_and_mrr_a_fraction():
     assert row["answer_contains"] == 33.3  # an abstention never counts as containing the gold
     assert row["abstained"] == 33.3
     assert row["p50_ms"] == 10.0
+    assert row["answer_chars"] == (len("the gold") + len("nope")) / 2  # answered ones only
+    assert summarize([_outcome("g", "A quote. [1] Another. [2]")])["answer_chars"] == len("A quote. Another.")
 
 
 def test_limit_takes_the_first_n_per_slice():

@@ -158,13 +158,20 @@ def test_updating_and_deleting_an_article_leaves_no_stale_sentences(library: Lib
 def test_salience_compares_the_best_sentence_with_the_crowd_once_there_is_one(library: Library, tmp_path: Path):
     import numpy as np
 
-    path = write(tmp_path / "a.txt", article("Bridges", 250))
-    ingest_paths(library, HashEmbedder(), [str(path)], CFG)
-    query = HashEmbedder().embed(["sentence 17 about Bridges"], "query")[0]
+    rng = np.random.default_rng(7)
+    words = [f"word{i}" for i in range(400)]
+
+    def random_article(title: str, n: int) -> str:  # distinct sentences: the vector index is exact on them
+        return title + "\n\n" + " ".join("The " + " ".join(rng.choice(words, 8)) + "." for _ in range(n))
+
+    write(tmp_path / "a.txt", random_article("Bridges", 250))
+    ingest_paths(library, HashEmbedder(), [str(tmp_path / "a.txt")], CFG)
+    some = library.sentences.get(include=["documents"])["documents"][17]
+    query = HashEmbedder().embed([some], "query")[0]
     assert library.sentence_salience(query, 100) is None  # 250 sentences: too few to call 100 a crowd
-    write(tmp_path / "b.txt", article("Floods", 100))
+    write(tmp_path / "b.txt", random_article("Floods", 100))
     ingest_paths(library, HashEmbedder(), [str(tmp_path / "b.txt")], CFG)
     got = library.sentences.get(include=["embeddings"])
     sims = np.sort(np.asarray(got["embeddings"]) @ query)[::-1]
-    assert len(sims) == 350
+    assert len(sims) == 350 and sims[0] == pytest.approx(1.0, abs=1e-5)
     assert library.sentence_salience(query, 100) == pytest.approx(sims[0] - sims[99], abs=1e-4)

@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     from bot.evaluate import EvalResult, Outcome
     from ui.settings import Settings
 
-COLUMNS = ("n", "hit@1", "hit@5", "hit@20", "mrr", "answer_contains", "abstained", "p50_ms", "p95_ms")
+COLUMNS = ("n", "hit@1", "hit@5", "hit@20", "mrr", "answer_contains", "answer_chars", "abstained", "p50_ms",
+           "p95_ms")
+WIDE = {"answer_contains": 15, "answer_chars": 12}
 CHART_METRICS = ("hit@1", "hit@5", "answer_contains")
 COLOURS = {"hybrid": "#2b6cb0", "dense": "#38a169", "bm25": "#d69e2e", "baseline": "#a0aec0"}
 
@@ -50,12 +52,11 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 def format_table(data: dict[str, Any]) -> str:
     """One row per system and slice, then out-of-scope abstention per system."""
-    head = f"{'system':9} {'slice':13} " + " ".join(f"{c:>15}" if c == "answer_contains" else f"{c:>7}"
-                                                    for c in COLUMNS)
+    head = f"{'system':9} {'slice':13} " + " ".join(f"{c:>{WIDE.get(c, 7)}}" for c in COLUMNS)
     lines = [head, "-" * len(head)]
     for system, block in data["systems"].items():
         for name, row in block["slices"].items():
-            cells = " ".join(f"{row[c]:>15}" if c == "answer_contains" else f"{row[c]:>7}" for c in COLUMNS)
+            cells = " ".join(f"{row[c]:>{WIDE.get(c, 7)}}" for c in COLUMNS)
             lines.append(f"{system:9} {name:13} {cells}")
     lines.append("")
     lines.append("out of scope (should abstain): " + ", ".join(
