@@ -151,10 +151,6 @@ class ExtractiveAnswerer:
         embedded = dict(zip(fresh, self.sentences.embed(self.embedder, fresh, "passage"))) if fresh else {}
         return np.stack([embedded[c.text] if c.text in embedded else known[c.id][1] for c in cands])
 
-    def embed_inputs_for(self, docs: Sequence[Document]) -> list[str]:
-        """The sentence texts ``answer`` embeds for these chunks (lets a caller warm a cache in bulk)."""
-        return [c.text for c in candidates(docs)]
-
     def features(self, query: str, lang: str, cands: Sequence[Candidate]) -> dict[str, np.ndarray]:
         """Per-candidate signals; ``combine`` weighs them (kept apart so scripts/calibrate.py can tune)."""
         q = query_vector(self.queries, self.embedder, query)

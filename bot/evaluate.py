@@ -28,13 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from langchain_core.documents import Document
 
 from bot.config import BotSettings
 from bot.service import Bot
 from index.config import IndexSettings
 from index.embed import Embedder, Kind
-from index.ingest import article_id_for, prepare, store_article
+from index.ingest import article_id_for, prepare, sentences_of, store_article
 from index.load import RawArticle
 from index.store import Library
 
@@ -300,18 +299,16 @@ def passage_article(p: Passage) -> RawArticle:
 
 
 def build_corpus(name: str, passages: Sequence[Passage], home: Path, embedder: CachedEmbedder,
-                 index_cfg: IndexSettings, answer_inputs: Callable[[Sequence[Document]], list[str]],
-                 progress: Progress | None = None) -> CorpusIndex:
+                 index_cfg: IndexSettings, progress: Progress | None = None) -> CorpusIndex:
     """Ingest every passage as an article, embedding chunks and their sentences in big batches first."""
     library = Library(home, "eval", embedder.name)
     raws = [passage_article(p) for p in passages]
     prepared = [prepare(raw, index_cfg, embedder.name) for raw in raws]
-    # The same texts store_article embeds (title + chunk), and the sentences the answerer will embed.
+    # The same texts store_article embeds: title + chunk, and each sentence once.
     chunk_texts = [f"{rec.title}\n{c.text}" for rec, chunks in prepared for c in chunks]
-    docs = [Document(c.text, metadata={"article_id": rec.id, "start": c.start, "language": rec.language})
-            for rec, chunks in prepared for c in chunks]
     embed_in_batches(embedder, chunk_texts, "chunks", progress)
-    embed_in_batches(embedder, answer_inputs(docs), "sentences", progress)
+    embed_in_batches(embedder, [s.text for _, chunks in prepared for s in sentences_of(chunks)], "sentences",
+                     progress)
     for done, raw in enumerate(raws):
         if progress and done % 50 == 0:
             progress(f"ingesting {name}", done / len(raws))
@@ -422,14 +419,11 @@ def run_eval(bench: Benchmark, base_embedder: Embedder, index_cfg: IndexSettings
              systems: Sequence[str], limit: int | None = None, cache_dir: Path | None = None,
              progress: Progress | None = None, scope: bool = True) -> EvalResult:
     """Every selected question through every system; corpora are ingested once each."""
-    from bot.answer import ExtractiveAnswerer
-
     questions = limit_questions(bench.questions, limit)
     foreign = out_of_scope(bench, questions) if scope else []
     result = EvalResult(list(systems))
     total = len(systems) * (len(questions) + len(foreign))
     done = 0
-    answerer = ExtractiveAnswerer(base_embedder, bot_cfg.answer)
 
     def build_progress(message: str, _fraction: float) -> None:  # keep the bar on questions done
         if progress:
@@ -456,8 +450,7 @@ def run_eval(bench: Benchmark, base_embedder: Embedder, index_cfg: IndexSettings
                         continue
                 else:
                     if built is None:
-                        built = build_corpus(name, passages, tmp / name, embedder, index_cfg,
-                                             answerer.embed_inputs_for, build_progress)
+                        built = build_corpus(name, passages, tmp / name, embedder, index_cfg, build_progress)
                     bot = bot_for(built, index_cfg, bot_cfg, system)
                     runner = _ours_runner(bot, built, system)
                 for q in asked + alien:

@@ -72,9 +72,8 @@ def collect(bench_dir: Path, home: Path, k: int, limit: int | None) -> list[Case
             if not mine:
                 continue
             embedder = CachedEmbedder(base, home / "eval-cache" / f"{base.name}-{file_hash(bench_dir / name)}.npz")
-            bot = bot_for(build_corpus(name, passages, tmp / name, embedder, index_cfg,
-                                       lambda docs: [c.text for c in candidates(docs)]),
-                          index_cfg, bot_cfg, "hybrid")
+            bot = bot_for(build_corpus(name, passages, tmp / name, embedder, index_cfg), index_cfg, bot_cfg,
+                          "hybrid")
             for q in mine:
                 cases.append(one_case(bot, q))
             embedder.save()
