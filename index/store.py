@@ -253,6 +253,10 @@ class Library:
                     best.setdefault(cid, 1.0 - float(dist))
         return list(best.items())
 
+    def lacks_sentence_vectors(self) -> bool:
+        """True for a library built before sentence vectors were stored (`articlebot reindex` adds them)."""
+        return self.count() > 0 and self.sentences.count() == 0
+
     def sentence_salience(self, vector: np.ndarray, n: int) -> float | None:
         """How far the sentence most like ``vector`` stands out: its cosine minus the ``n``-th best's.
 

@@ -89,3 +89,17 @@ def test_help_is_instant_because_imports_are_lazy():
                            "('torch','chromadb','gradio','sentence_transformers','langchain_core')))"],
                           capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_library_without_sentence_vectors_is_told_to_reindex(home: Path, sample_article: Path,
+                                                               capsys: pytest.CaptureFixture[str]):
+    from index.store import Library
+
+    run(capsys, "ingest", str(sample_article))
+    library = Library(home, "articles", "hash-256")
+    library.sentences.delete(ids=library.sentences.get(include=[])["ids"])  # as built by an older version
+    library.close()
+    code, out, err = run(capsys, "ask", "Qui a confirmé l'agression ?")
+    assert code == 0 and "Abdul Aziz Bek" in out and "articlebot reindex" in err
+    assert run(capsys, "reindex")[0] == 0
+    assert "reindex" not in run(capsys, "list")[2]

@@ -148,6 +148,9 @@ def run(args: argparse.Namespace) -> int:
 
         return cmd_eval(settings, args)
     bot = open_bot(settings)
+    if args.command != "reindex" and bot.library.lacks_sentence_vectors():
+        print("note: this library was built before sentence vectors were stored; answers work, and "
+              "`articlebot reindex` makes them better.", file=sys.stderr)
     if args.command == "ingest":
         return cmd_ingest(bot, args)
     if args.command == "ask":
