@@ -100,13 +100,18 @@ class Library:
         self.client = chromadb.PersistentClient(
             path=str(home / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
         )
-        self.collection = self._collection(collection)
-        # A wider search: the salience reads the 100th sentence, past the default search breadth (100).
-        self.sentences = self._collection(f"{collection}_sentences", ef_search=256)
+        self._open_collections(collection)
 
-    def _collection(self, name: str, ef_search: int = 100) -> Any:  # chromadb.Collection, imported lazily
-        return self.client.get_or_create_collection(
-            name, configuration={"hnsw": {"space": "cosine", "ef_search": ef_search}}, embedding_function=None)
+    def _open_collections(self, name: str) -> None:
+        """The chunk vectors under ``name`` and the sentence vectors beside them."""
+        def get(collection: str, ef_search: int) -> Any:  # chromadb.Collection, imported lazily
+            return self.client.get_or_create_collection(
+                collection, configuration={"hnsw": {"space": "cosine", "ef_search": ef_search}},
+                embedding_function=None)
+
+        self.collection = get(name, 100)
+        # A wider search: the salience reads the 100th sentence, past the default search breadth (100).
+        self.sentences = get(f"{name}_sentences", 256)
 
     # -- model identity -------------------------------------------------------------------------
     def indexed_model(self) -> str | None:
@@ -186,10 +191,10 @@ class Library:
 
     def clear(self, model_name: str) -> None:
         """Drop every vector and posting (articles are kept) before a reindex with ``model_name``."""
+        name = self.collection.name
         for old in (self.collection, self.sentences):
             self.client.delete_collection(old.name)
-        self.collection = self._collection(self.collection.name)
-        self.sentences = self._collection(self.sentences.name, ef_search=256)
+        self._open_collections(name)
         with self.db:
             self.db.execute("DELETE FROM postings")
             self.db.execute("DELETE FROM chunks")
