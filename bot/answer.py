@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from langchain_core.documents import Document
 
 from bot import messages
 from bot.config import AnswerSettings
-from bot.types import Answer, Source
+from bot.crowd import Crowd
+from bot.types import Answer, Passage, Retrieval, Source
 from index.bm25 import fold, tokenize
 from index.chunk import chunk_sentences
 from index.embed import Embedder, Kind
@@ -60,31 +60,30 @@ StoredSentences = Callable[[Sequence[str]], dict[str, tuple[str, np.ndarray]]]
 
 
 class Answerer(Protocol):
-    def answer(self, question: str, query: str, docs: Sequence[Document], lang: str,
+    def answer(self, question: str, query: str, retrieval: Retrieval, lang: str,
                avoid: Sequence[str] = ()) -> Answer: ...
 
 
 @dataclass(frozen=True)
 class Candidate:
-    doc: Document
+    passage: Passage
     start: int  # offsets inside the chunk text
     end: int
 
     @property
     def text(self) -> str:
-        return self.doc.page_content[self.start:self.end]
+        return self.passage.text[self.start:self.end]
 
     @property
     def id(self) -> str:
         """The id the library stores this sentence's vector under."""
-        meta = self.doc.metadata
-        return sentence_id(meta.get("article_id", ""), int(meta.get("start", 0)) + self.start)
+        return sentence_id(self.passage.article_id, self.passage.start + self.start)
 
 
-def candidates(docs: Sequence[Document], min_chars: int = 15) -> list[Candidate]:
+def candidates(passages: Sequence[Passage], min_chars: int = 15) -> list[Candidate]:
     """Every sentence of the retrieved chunks (each sentence once, even where chunks overlap)."""
-    pieces = [(d.metadata.get("article_id", ""), d.page_content, int(d.metadata.get("start", 0))) for d in docs]
-    return [Candidate(docs[i], span.start, span.end) for i, span in chunk_sentences(pieces, min_chars)]
+    pieces = [(p.article_id, p.text, p.start) for p in passages]
+    return [Candidate(passages[i], span.start, span.end) for i, span in chunk_sentences(pieces, min_chars)]
 
 
 def overlap(question: str, sentence: str, lang_q: str, lang_s: str) -> float:
@@ -134,9 +133,10 @@ class ExtractiveAnswerer:
     """Scores sentences by embedding similarity, lexical overlap and chunk score; quotes the best."""
 
     def __init__(self, embedder: Embedder, cfg: AnswerSettings, queries: VectorLRU | None = None,
-                 stored: StoredSentences | None = None) -> None:
+                 stored: StoredSentences | None = None, crowd: Crowd | None = None) -> None:
         self.embedder = embedder
         self.cfg = cfg
+        self.crowd = crowd
         # Shared with the retriever (see Bot): the question is embedded once per ask.
         self.queries = queries or VectorLRU(256)
         # Sentence vectors come from the library (embedded at ingest); the rest are embedded here once.
@@ -151,97 +151,121 @@ class ExtractiveAnswerer:
         embedded = dict(zip(fresh, self.sentences.embed(self.embedder, fresh, "passage"))) if fresh else {}
         return np.stack([embedded[c.text] if c.text in embedded else known[c.id][1] for c in cands])
 
-    def features(self, query: str, lang: str, cands: Sequence[Candidate]) -> dict[str, np.ndarray]:
-        """Per-candidate signals; ``combine`` weighs them (kept apart so scripts/calibrate.py can tune)."""
+    def features(self, query: str, lang: str, cands: Sequence[Candidate],
+                 salience: float | None = None) -> dict[str, np.ndarray]:
+        """Per-candidate signals; ``combine`` weighs them (kept apart so scripts/fit_answerer.py can fit)."""
         q = query_vector(self.queries, self.embedder, query)
         sents = self.sentence_vectors(cands)
-        meta = [c.doc.metadata for c in cands]
+        passages = [c.passage for c in cands]
         names = names_and_numbers(query)
         sims = sents @ q
+        chunk = np.array([p.score for p in passages])
+        # The crowd's level for each candidate's language (0 without a crowd: raw cosines).
+        levels = {p.language: self.crowd.level(q, p.language) if self.crowd else 0.0 for p in passages}
+        level = np.array([levels[p.language] for p in passages])
         return {
             "sentence": sims,
-            "chunk": np.array([float(m.get("score", 0.0)) for m in meta]),
-            # The chunk's cosine where the chunk vectors themselves found it (the confidence's gap).
-            "dense": np.array([float(m.get("score", 0.0)) * bool(m.get("by_chunk_vector", True)) for m in meta]),
-            "rank": np.array([float(m.get("rank", 0) or 1) for m in meta]),
-            "lexical": np.array([overlap(query, c.text, lang, m.get("language", ""))
-                                 for c, m in zip(cands, meta)]),
-            "preferred": np.array([bool(m.get("preferred")) for m in meta], dtype=float),
+            "lift": sims - level,
+            "chunk": chunk,
+            "chunk_lift": chunk - level,
+            # The chunk's cosine where the chunk vectors themselves found it.
+            "dense": np.array([p.score * p.by_chunk_vector for p in passages]),
+            "rank": np.array([float(p.rank or 1) for p in passages]),
+            "lexical": np.array([overlap(query, c.text, lang, c.passage.language) for c in cands]),
+            "preferred": np.array([p.preferred for p in passages], dtype=float),
             "names": np.array([name_overlap(names, c.text) for c in cands]),
             "type": np.array([has_number(c.text) for c in cands], dtype=float) * wants_number(query),
-            "previous": previous_similarity(cands, sims),
-            "salience": np.array([np.nan if m.get("salience") is None else float(m["salience"]) for m in meta]),
+            "previous": previous_similarity(cands, sims - level),
+            "same_lang": np.array([p.language == lang for p in passages], dtype=float),
+            "salience": np.full(len(cands), np.nan if salience is None else salience),
         }
 
-    def score(self, query: str, lang: str, cands: Sequence[Candidate]) -> np.ndarray:
-        return combine(self.cfg, self.features(query, lang, cands))
-
-    def answer(self, question: str, query: str, docs: Sequence[Document], lang: str,
+    def answer(self, question: str, query: str, retrieval: Retrieval, lang: str,
                avoid: Sequence[str] = ()) -> Answer:
-        """``avoid``: texts already said (the previous answer, for a follow-up): their sentences are
-        not quoted again while other sentences remain."""
-        cands = candidates(docs)
+        """The best sentence first, then up to ``max_sentences - 1`` more scoring within ``second_margin``.
+
+        ``avoid``: texts already said (the previous answer, for a follow-up): their sentences yield to
+        others that score about as well, but are quoted again when they answer best.
+        """
+        cands = candidates(retrieval.passages)
         if not cands:
             return abstain(question, query, lang)
-        feats = self.features(query, lang, cands)
+        feats = self.features(query, lang, cands, retrieval.salience)
         scores = combine(self.cfg, feats)
         if confidence(self.cfg, feats, scores) < self.cfg.min_score:
             return abstain(question, query, lang)
-        said = [i for i, c in enumerate(cands) if any(" ".join(c.text.split()) in t for t in avoid)]
-        if len(said) < len(cands):
-            scores = scores.copy()
-            scores[said] = -np.inf
-        order = np.argsort(-scores)
-        best = float(scores[order[0]])
-        chosen = [int(i) for i in order[: self.cfg.max_sentences]
-                  if scores[i] >= best - self.cfg.second_margin]
-        chosen.sort(key=lambda i: (cands[i].doc.metadata.get("rank", 0), cands[i].start))
-        sources = [make_source(n, cands[i], float(scores[i])) for n, i in enumerate(chosen, 1)]
-        text = " ".join(f"{s.quote} [{s.n}]" for s in sources)
+        said = np.array([any(" ".join(c.text.split()) in t for t in avoid) for c in cands], dtype=float)
+        ranked = scores - self.cfg.second_margin * said
+        order = np.argsort(-ranked, kind="stable")
+        best = float(ranked[order[0]])
+        chosen = [int(i) for i in order[: self.cfg.max_sentences] if ranked[i] >= best - self.cfg.second_margin]
+        sources, number = cite(cands, chosen, scores)
+        text = " ".join(f"{flat(cands[i].text)} [{number[i]}]" for i in chosen)
         return Answer(answer=text, abstained=False, sources=sources, query=query, question=question)
+
+
+def flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+def cite(cands: Sequence[Candidate], chosen: Sequence[int], scores: np.ndarray
+         ) -> tuple[list[Source], dict[int, int]]:
+    """One source per passage, numbered in the order the answer cites them (a passage quoted twice is
+    listed once, with both quotes); and each chosen candidate's number."""
+    by_passage: dict[str, list[int]] = {}
+    for i in chosen:
+        by_passage.setdefault(cands[i].passage.chunk_id, []).append(i)
+    sources = [make_source(n, [cands[i] for i in group], float(scores[group[0]]))
+               for n, group in enumerate(by_passage.values(), 1)]
+    return sources, {i: n for n, group in enumerate(by_passage.values(), 1) for i in group}
 
 
 def previous_similarity(cands: Sequence[Candidate], sims: np.ndarray) -> np.ndarray:
     """Each sentence's preceding sentence's similarity (same chunk): the context that leads to it."""
     out = np.zeros(len(cands))
     for i in range(1, len(cands)):
-        if cands[i].doc is cands[i - 1].doc:
+        if cands[i].passage is cands[i - 1].passage:
             out[i] = sims[i - 1]
     return out
 
 
 def combine(cfg: AnswerSettings, f: dict[str, np.ndarray]) -> np.ndarray:
-    return (cfg.w_sentence * f["sentence"] + cfg.w_chunk * f["chunk"] + cfg.w_lexical * f["lexical"]
-            - cfg.w_rank * np.log(f["rank"]) + cfg.w_preferred * f["preferred"] + cfg.w_names * f["names"]
-            + cfg.w_type * f["type"] + cfg.w_previous * f["previous"])
+    """Each candidate sentence's score: the fitted weights over its signals, plus the page's preference."""
+    score = cfg.preferred_bonus * f["preferred"]
+    for name, weight in cfg.score_weights.items():
+        score = score + weight * f[name]
+    return score
+
+
+# The question-level evidence the don't-know rule weighs.
+EVIDENCE = ("best", "lift", "chunk_lift", "spread", "names", "lexical")
+
+
+def evidence(cfg: AnswerSettings, f: dict[str, np.ndarray], scores: np.ndarray) -> dict[str, float]:
+    """How well the best candidates answer, none of it counting the page's preference (a page the question
+    has nothing to do with must not make the bot answer)."""
+    plain = scores - cfg.preferred_bonus * f["preferred"]
+    return {"best": float(plain.max()), "lift": float(f["lift"].max()), "chunk_lift": float(f["chunk_lift"].max()),
+            "spread": float(f["lift"].max() - f["lift"].mean()), "names": float(f["names"].max()),
+            "lexical": float(f["lexical"].max())}
 
 
 def confidence(cfg: AnswerSettings, f: dict[str, np.ndarray], scores: np.ndarray) -> float:
-    """How sure the answerer is that the articles answer at all; compared with ``cfg.min_score``.
-
-    Best sentence and best chunk similarity, how far the best chunk and the best sentence stand out
-    from the others retrieved, and the question's names/numbers found: a question about something the
-    articles never mention scores low and flat (scripts/calibrate.py).
-    """
+    """How sure the answerer is that the articles answer at all; compared with ``cfg.min_score``."""
     if not scores.size:
         return float("-inf")
-    sentence = np.sort(f["sentence"])
-    dense = f["dense"][f["dense"] > 0]  # only hits of the chunk vectors: calibrated on their spread
-    chunk_gap = float(dense.max() - dense.min()) if dense.size else 0.0
-    sentence_gap = float(sentence[-1] - sentence[-2]) if sentence.size > 1 else 0.0
-    salience = f["salience"][0] if "salience" in f and not np.isnan(f["salience"][0]) else cfg.salience_prior
-    return float(sentence[-1] + cfg.c_chunk * f["chunk"].max() + cfg.c_names * f["names"].max()
-                 + cfg.c_gap * chunk_gap + cfg.c_sentence_gap * sentence_gap + cfg.c_salience * salience)
+    e = evidence(cfg, f, scores)
+    return sum(weight * e[name] for name, weight in cfg.confidence_weights.items())
 
 
-def make_source(n: int, cand: Candidate, score: float) -> Source:
-    meta = cand.doc.metadata
+def make_source(n: int, quoted: Sequence[Candidate], score: float) -> Source:
+    """The source of passage ``quoted[0].passage``; ``quoted`` are its cited sentences, best first."""
+    p = quoted[0].passage
+    spans = tuple(sorted((c.start, c.end) for c in quoted))
     return Source(
-        n=n, article_id=meta.get("article_id", ""), title=meta.get("title", ""),
-        url=meta.get("url", ""), quote=re.sub(r"\s+", " ", cand.text), score=score,
-        passage=cand.doc.page_content, quote_start=cand.start, quote_end=cand.end,
-        language=meta.get("language", ""), published=meta.get("published", ""),
-        ingested_at=meta.get("ingested_at", ""),
+        n=n, article_id=p.article_id, title=p.title, url=p.url, quote=flat(quoted[0].text),
+        score=score, passage=p.text, quote_start=quoted[0].start, quote_end=quoted[0].end, language=p.language,
+        published=p.published, ingested_at=p.ingested_at, quotes=spans,
     )
 
 

@@ -11,6 +11,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrou
 from bot.answer import Answerer
 from bot.messages import follow_up_words
 from bot.retrieve import HybridRetriever
+from bot.types import Retrieval
 from index.lang import detect
 
 Turn = dict[str, str]  # {"role": "user"|"assistant", "content": ...}
@@ -56,15 +57,15 @@ def already_said(x: dict[str, Any]) -> list[str]:
 def build_chain(retriever: HybridRetriever, answerer: Answerer) -> Runnable:
     """Input: {"question", "history"?, "k"?, "prefer"?}. Output: bot.types.Answer."""
 
-    def retrieve(x: dict[str, Any]) -> Any:
-        return retriever.search(x["query"], k=x.get("k"), prefer_article=x.get("prefer"))
+    def retrieve(x: dict[str, Any]) -> Retrieval:
+        return retriever.retrieve(x["query"], k=x.get("k"), prefer_article=x.get("prefer"))
 
     return (
         RunnablePassthrough.assign(
             query=RunnableLambda(lambda x: condense(x["question"], normalize_history(x.get("history")))),
             lang=RunnableLambda(lambda x: detect(x["question"])),
         )
-        | RunnablePassthrough.assign(docs=RunnableLambda(retrieve))
-        | RunnableLambda(lambda x: answerer.answer(x["question"], x["query"], x["docs"], x["lang"],
+        | RunnablePassthrough.assign(retrieval=RunnableLambda(retrieve))
+        | RunnableLambda(lambda x: answerer.answer(x["question"], x["query"], x["retrieval"], x["lang"],
                                                    already_said(x)))
     ).with_config(run_name="articlebot")

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+# Fitted by scripts/fit_answerer.py (see AnswerSettings).
+SCORE_WEIGHTS = {"lift": 1.0, "chunk_lift": 1.0, "lexical": 0.1, "type": 0.03}
+CONFIDENCE_WEIGHTS = {"lift": 1.0, "chunk_lift": 1.0}
+MIN_SCORE = 0.0
+
 
 class RetrievalSettings(BaseModel):
     mode: str = Field("hybrid", description="hybrid, dense or bm25")
@@ -18,40 +23,21 @@ class RetrievalSettings(BaseModel):
 
 class AnswerSettings(BaseModel):
     answerer: str = Field("extractive", description="extractive (no LLM)")
-    # Tuned with scripts/calibrate.py --grid on ../shared/bench/dev (k=5): further sentences are quoted
-    # only when they score within second_margin of the best (1.9 sentences per answer on average; a
-    # third sentence lifts answer-contains by 4-6 points where the model cannot tell two apart).
+    # Further sentences are quoted only when they score within second_margin of the best.
     max_sentences: int = Field(3, ge=1, le=5)
     second_margin: float = 0.05
-    # Sentence score = w_sentence*cos(query, sentence) + w_chunk*cos(query, chunk)
-    #   + w_lexical*(share of question words in the sentence) - w_rank*ln(chunk rank)
-    #   + w_names*(share of the question's names/numbers in it) + w_type*(number wanted and present)
-    #   + w_previous*cos(query, previous sentence) + w_preferred*(on this page)
-    w_sentence: float = 1.0
-    w_chunk: float = 1.0
-    w_lexical: float = 0.1
-    w_rank: float = 0.0  # measured no gain
-    w_names: float = 0.0  # measured no gain on the choice (it helps the confidence below)
-    w_type: float = 0.03
-    w_previous: float = 0.0  # measured no gain
-    w_preferred: float = 0.05
-    # Don't-know: confidence = max cos(query, sentence) + c_chunk*max cos(query, chunk)
-    #   + c_gap*(best - worst cosine among the chunks the chunk vectors found) + c_salience*salience
-    #   (+ c_names*max names share + c_sentence_gap*(best - second sentence cosine): no gain measured once
-    #   salience is in). Salience: how far the collection's most similar sentence stands out from its
-    #   100th (RetrievalSettings.salience_rank), measured where the collection holds 300+ sentences, else
-    #   salience_prior: the value at which the rule, with salience held constant, keeps the balance it had
-    #   before salience (out-of-scope abstention 89%). Below min_score the bot says the articles don't say.
-    #   Calibrated by scripts/calibrate.py on ../shared/bench/dev: out-of-scope abstention 87% -> 92%
-    #   with every slice's in-scope abstention <= 9%; a threshold fitted on one half of the questions
-    #   holds on the other (89% / 93% out-of-scope abstention).
-    c_chunk: float = 2.0
-    c_names: float = 0.0
-    c_gap: float = 2.0
-    c_sentence_gap: float = 0.0
-    c_salience: float = 5.0
-    salience_prior: float = Field(0.05, description="assumed salience where the collection is too small to measure")
-    min_score: float = 2.70
+    # Sentence score = sum of weight x signal (bot/answer.py ExtractiveAnswerer.features): "lift" is the
+    # sentence's cosine with the question above the crowd of its language (bot/crowd.py), "chunk_lift" its
+    # chunk's, then the share of question words and of names/numbers it holds, a number where one is
+    # wanted, and the previous sentence's lift. Fitted by scripts/fit_answerer.py on training data
+    # (not ../shared/bench); see the README for the data and the command.
+    score_weights: dict[str, float] = Field(default_factory=lambda: dict(SCORE_WEIGHTS))
+    preferred_bonus: float = Field(0.05, description="added to sentences of the page the question is asked from")
+    # Don't-know: confidence = sum of weight x evidence (bot/answer.py evidence: the best score, lift and
+    # chunk lift, how far the best lift stands above the others', names and words found); below
+    # min_score the bot says the articles don't say. Fitted with the score weights.
+    confidence_weights: dict[str, float] = Field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS))
+    min_score: float = MIN_SCORE
 
 
 class BotSettings(BaseModel):

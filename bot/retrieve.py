@@ -13,6 +13,7 @@ from pydantic import ConfigDict, Field
 
 from bot.answer import VectorLRU, query_vector
 from bot.config import RetrievalSettings
+from bot.types import Passage, Retrieval
 from index.lang import detect
 from index.store import ArticleRecord, ChunkRecord, Hit, Library
 
@@ -38,27 +39,26 @@ class HybridRetriever(BaseRetriever):
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun
                                 ) -> list[Document]:
-        return self.search(query)
+        return [as_document(p) for p in self.retrieve(query).passages]
 
-    def search(self, query: str, k: int | None = None, mode: str | None = None,
-               prefer_article: str | None = None) -> list[Document]:
+    def retrieve(self, query: str, k: int | None = None, mode: str | None = None,
+                 prefer_article: str | None = None) -> Retrieval:
         """The ``k`` best chunks for ``query``; chunks of ``prefer_article`` come first when it matches."""
         k = k or self.settings.k
+        mode = mode or self.settings.mode
         vector = query_vector(self.queries, self.embedder, query)
-        hits = rank(self.library, vector, query, self.settings, k, mode or self.settings.mode)
+        hits = rank(self.library, vector, query, self.settings, k, mode)
         if prefer_article:
-            scoped = rank(self.library, vector, query, self.settings, 3,
-                          mode or self.settings.mode, article_id=prefer_article)
+            scoped = rank(self.library, vector, query, self.settings, 3, mode, article_id=prefer_article)
             seen = {h.chunk.id for h in scoped}
             hits = (scoped + [h for h in hits if h.chunk.id not in seen])[:k]
         articles = {aid: self.library.get(aid) for aid in {h.chunk.article_id for h in hits}}
-        docs = [to_document(articles[hit.chunk.article_id], hit, preferred=hit.chunk.article_id == prefer_article)
-                for hit in hits]
-        if docs and (mode or self.settings.mode) != "bm25":
-            salience = self.library.sentence_salience(vector, self.settings.salience_rank)
-            for doc in docs:  # the same for every chunk: a property of the question and the collection
-                doc.metadata["salience"] = salience
-        return docs
+        passages = [to_passage(article, hit, preferred=hit.chunk.article_id == prefer_article)
+                    for hit in hits if (article := articles[hit.chunk.article_id]) is not None]
+        # A property of the question and the whole collection (not of one chunk).
+        salience = self.library.sentence_salience(vector, self.settings.salience_rank) \
+            if passages and mode != "bm25" else None
+        return Retrieval(query, passages, salience)
 
 
 def rank(library: Library, vector: np.ndarray, query: str, cfg: RetrievalSettings, k: int,
@@ -91,13 +91,17 @@ def rank(library: Library, vector: np.ndarray, query: str, cfg: RetrievalSetting
             for position, cid in enumerate((c for c in top if c in chunks), 1)]
 
 
-def to_document(article: ArticleRecord | None, hit: Hit, preferred: bool = False) -> Document:
-    meta = {
-        "chunk_id": hit.chunk.id, "article_id": hit.chunk.article_id, "start": hit.chunk.start,
-        "end": hit.chunk.end, "score": hit.score, "rank": hit.rank, "preferred": preferred,
-        "by_chunk_vector": hit.by_chunk_vector,
-        "title": article.title if article else "", "url": article.url if article else "",
-        "language": article.language if article else "", "published": article.published if article else "",
-        "ingested_at": article.ingested_at if article else "",
-    }
-    return Document(page_content=hit.chunk.text, metadata=meta)
+def to_passage(article: ArticleRecord, hit: Hit, preferred: bool = False) -> Passage:
+    return Passage(chunk_id=hit.chunk.id, article_id=hit.chunk.article_id, text=hit.chunk.text,
+                   start=hit.chunk.start, end=hit.chunk.end, rank=hit.rank, score=hit.score,
+                   by_chunk_vector=hit.by_chunk_vector, title=article.title, url=article.url,
+                   language=article.language, published=article.published, ingested_at=article.ingested_at,
+                   preferred=preferred)
+
+
+def as_document(passage: Passage) -> Document:
+    """For LangChain callers of the retriever: the passage as a Document."""
+    meta = {"chunk_id": passage.chunk_id, "article_id": passage.article_id, "title": passage.title,
+            "url": passage.url, "language": passage.language, "published": passage.published,
+            "score": passage.score, "rank": passage.rank, "start": passage.start, "end": passage.end}
+    return Document(page_content=passage.text, metadata=meta)

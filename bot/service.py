@@ -11,14 +11,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from langchain_core.documents import Document
-
 from bot import messages
 from bot.answer import ExtractiveAnswerer, VectorLRU
 from bot.chain import build_chain
 from bot.config import BotSettings
+from bot.crowd import Crowd
 from bot.retrieve import HybridRetriever
-from bot.types import Answer
+from bot.types import Answer, Passage
 from index.config import IndexSettings
 from index.embed import Embedder, make_embedder
 from index.errors import InputError
@@ -42,7 +41,7 @@ def checked_text(text: str | None, what: str, hint: str) -> str:
 
 class Bot:
     def __init__(self, library: Library, embedder: Embedder, index_cfg: IndexSettings,
-                 bot_cfg: BotSettings) -> None:
+                 bot_cfg: BotSettings, crowd: Crowd | None = None) -> None:
         self.library = library
         self.embedder = embedder
         self.index_cfg = index_cfg
@@ -50,7 +49,9 @@ class Bot:
         self.queries = VectorLRU(256)  # one embedding of each question, for retrieval and answering
         self.retriever = HybridRetriever(library=library, embedder=embedder, settings=bot_cfg.retrieval,
                                          queries=self.queries)
-        self.answerer = ExtractiveAnswerer(embedder, bot_cfg.answer, self.queries, library.sentence_vectors)
+        self.crowd = crowd
+        self.answerer = ExtractiveAnswerer(embedder, bot_cfg.answer, self.queries, library.sentence_vectors,
+                                           crowd)
         self.chain = build_chain(self.retriever, self.answerer)
         # One lock: Chroma, SQLite and the model are shared by concurrent UI/API requests.
         self.lock = threading.RLock()
@@ -60,7 +61,9 @@ class Bot:
              progress: Progress | None = None) -> Bot:
         embedder = make_embedder(index_cfg.embed, home / "models", progress)
         library = Library(home, index_cfg.collection, embedder.name)
-        return cls(library, embedder, index_cfg, bot_cfg)
+        bot = cls(library, embedder, index_cfg, bot_cfg, Crowd(embedder, home / "models"))
+        bot.warm_crowd()
+        return bot
 
     # -- asking ---------------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[Any] | None = None, k: int | None = None,
@@ -80,12 +83,16 @@ class Bot:
                             answer.question, note)
         return answer
 
-    def search(self, query: str, k: int | None = None) -> list[Document]:
+    def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[Passage]:
         """The best chunks for ``query`` (no answer), e.g. for tools that read the passages themselves."""
         query = checked_text(query, "query", "Pass some words to search for.")
         with self.lock:
             self.library.check_model()
-            return self.retriever.search(query, k=k)
+            return self.retriever.retrieve(query, k=k, mode=mode).passages
+
+    def forget_questions(self) -> None:
+        """Drop the cached question vectors (a benchmark times each question as a new one)."""
+        self.queries.clear()
 
     def stream(self, question: str, history: Sequence[Any] | None = None, k: int | None = None,
                page_url: str | None = None) -> Iterator[str | Answer]:
@@ -100,7 +107,15 @@ class Bot:
     def ingest(self, paths: Sequence[str], progress: Progress | None = None,
                identities: Mapping[str, str] | None = None) -> list[IngestResult]:
         with self.lock:
-            return ingest_paths(self.library, self.embedder, paths, self.index_cfg, progress, identities)
+            results = ingest_paths(self.library, self.embedder, paths, self.index_cfg, progress, identities)
+        self.warm_crowd()
+        return results
+
+    def warm_crowd(self) -> None:
+        """Embed the crowd of every language the collection holds now (once per model, then read from
+        disk), so that no question waits for it."""
+        if self.crowd is not None:
+            self.crowd.warm(a.language for a in self.library.articles())
 
     def add_text(self, title: str, text: str, url: str = "", published: str = "",
                  author: str = "") -> IngestResult:
@@ -114,7 +129,9 @@ class Bot:
                          published=published.strip(), author=author.strip())
         with self.lock:
             self.library.check_model()
-            return store_article(self.library, self.embedder, raw, self.index_cfg)
+            result = store_article(self.library, self.embedder, raw, self.index_cfg)
+        self.warm_crowd()
+        return result
 
     def articles(self) -> list[ArticleRecord]:
         with self.lock:

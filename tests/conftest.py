@@ -42,3 +42,11 @@ def sample_article() -> Path:
     if not SAMPLE_ARTICLE.exists():
         pytest.fail(f"the shared sample article is missing: {SAMPLE_ARTICLE}")
     return SAMPLE_ARTICLE
+
+
+@pytest.fixture(scope="session")
+def real_crowd(real_embedder, models_dir: Path):  # type: ignore[no-untyped-def]
+    """The crowd of the real model, cached beside the converted model."""
+    from bot.crowd import Crowd
+
+    return Crowd(real_embedder, models_dir)

@@ -11,11 +11,12 @@ from index.store import Library
 
 
 @pytest.fixture(scope="module")
-def bot(real_embedder, tmp_path_factory: pytest.TempPathFactory) -> Bot:  # type: ignore[no-untyped-def]
+def bot(real_embedder, real_crowd, tmp_path_factory: pytest.TempPathFactory) -> Bot:  # type: ignore[no-untyped-def]
     from tests.conftest import SAMPLE_ARTICLE
 
     home = tmp_path_factory.mktemp("home")
-    bot = Bot(Library(home, "articles", real_embedder.name), real_embedder, IndexSettings(), BotSettings())
+    bot = Bot(Library(home, "articles", real_embedder.name), real_embedder, IndexSettings(), BotSettings(),
+              real_crowd)
     assert [r.status for r in bot.ingest([str(SAMPLE_ARTICLE)])] == ["added"]
     return bot
 
@@ -34,8 +35,25 @@ def test_confirmation_is_quoted_verbatim_with_a_citation(bot: Bot, question: str
 
 
 def test_top_chunk_for_the_english_question_holds_the_answer(bot: Bot):
-    docs = bot.retriever.search("Who confirmed the attack?", k=3, mode="dense")
-    assert "Abdul Aziz Bek" in docs[0].page_content
+    passages = bot.search("Who confirmed the attack?", k=3, mode="dense")
+    assert "Abdul Aziz Bek" in passages[0].text
+
+
+@pytest.mark.parametrize(("question", "needle"), [
+    ("How much of the withdrawal had US forces completed?", "90 %"),
+    ("Which buildings did the militants seize?", "siège de la police"),
+    ("Where did the provincial council officials flee?", "camp militaire"),
+])
+def test_a_one_article_collection_answers_what_it_says_first(bot: Bot, question: str, needle: str):
+    answer = bot.ask(question)
+    assert not answer.abstained
+    assert needle in answer.first_sentence()
+
+
+def test_a_question_asked_from_an_unrelated_page_still_abstains(bot: Bot):
+    url = bot.articles()[0].url
+    answer = bot.ask("Who won the 2018 football World Cup?", page_url=url)
+    assert answer.abstained and answer.sources == []
 
 
 @pytest.mark.parametrize(("question", "reply"), [
@@ -52,23 +70,45 @@ def test_comment_form_is_never_quoted(bot: Bot):
     assert all("commentaire" not in s.quote.lower() for s in answer.sources)
 
 
-def test_follow_up_is_searched_with_the_previous_question_and_does_not_repeat_it(bot: Bot):
+def test_follow_up_quotes_what_addresses_it_and_lists_each_passage_once(bot: Bot):
     first = bot.ask("Who confirmed the attack?")
     history = [{"role": "user", "content": "Who confirmed the attack?"},
                {"role": "assistant", "content": first.answer}]
-    answer = bot.ask("and what did he say next?", history)
-    assert answer.query == "Who confirmed the attack? and what did he say next?"
-    assert not answer.abstained
-    assert {s.quote for s in answer.sources}.isdisjoint({s.quote for s in first.sources})
+    answer = bot.ask("What did he say about the security officials?", history)
+    assert answer.query == "Who confirmed the attack? What did he say about the security officials?"
+    assert "responsables de la sécurité" in answer.answer
+    assert len({(s.article_id, s.passage) for s in answer.sources}) == len(answer.sources)
+    assert [s.n for s in answer.sources] == list(range(1, len(answer.sources) + 1))
 
 
-def test_demo_collection_answers_in_both_languages(real_embedder, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_demo_collection_answers_in_both_languages(real_embedder, real_crowd, tmp_path: Path):  # type: ignore[no-untyped-def]
     from ui.cli import DEMO_DIR
 
-    bot = Bot(Library(tmp_path, "articles", real_embedder.name), real_embedder, IndexSettings(), BotSettings())
+    bot = Bot(Library(tmp_path, "articles", real_embedder.name), real_embedder, IndexSettings(), BotSettings(),
+              real_crowd)
     results = bot.ingest([str(DEMO_DIR)])
     assert len(results) >= 6 and {r.status for r in results} == {"added"}
     assert {a.language for a in bot.articles()} == {"en", "fr"}
     assert "Daniel Brandt" in bot.ask("Who confirmed that 120 residents had to leave?").answer
     assert "64 000" in bot.ask("Combien de visiteurs la bibliothèque a-t-elle accueillis l'an dernier ?").answer
     assert "64 000" in bot.ask("How many visitors did the library have last year?").answer  # en -> fr
+
+
+@pytest.fixture(scope="module")
+def mixed_bot(real_embedder, real_crowd, tmp_path_factory: pytest.TempPathFactory) -> Bot:  # type: ignore[no-untyped-def]
+    """The demo collection (English and French articles on other topics) plus the sample article."""
+    from tests.conftest import SAMPLE_ARTICLE
+    from ui.cli import DEMO_DIR
+
+    home = tmp_path_factory.mktemp("mixed")
+    bot = Bot(Library(home, "articles", real_embedder.name), real_embedder, IndexSettings(), BotSettings(),
+              real_crowd)
+    assert {r.status for r in bot.ingest([str(DEMO_DIR), str(SAMPLE_ARTICLE)])} == {"added"}
+    return bot
+
+
+@pytest.mark.parametrize("question", ["Who confirmed the attack?", "Qui a confirmé l'agression ?"])
+def test_in_a_mixed_collection_the_answer_comes_first(mixed_bot: Bot, question: str):
+    answer = mixed_bot.ask(question)
+    assert "Abdul Aziz Bek" in answer.first_sentence()
+    assert answer.sources[0].quote == answer.first_sentence()

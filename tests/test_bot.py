@@ -14,9 +14,9 @@ def test_search_returns_passages_with_their_article_and_refuses_empty_queries(tm
                                                                                sample_article: Path):
     bot = Bot.open(tmp_path, IndexSettings(embed=EmbedSettings(model="hash")), BotSettings())
     bot.ingest([str(sample_article)])
-    docs = bot.search("Abdul Aziz Bek a confirmé l'agression", k=2)
-    assert len(docs) == 2 and "Abdul Aziz Bek" in docs[0].page_content
-    assert {d.metadata["title"] for d in docs} == {bot.articles()[0].title}
+    passages = bot.search("Abdul Aziz Bek a confirmé l'agression", k=2)
+    assert len(passages) == 2 and "Abdul Aziz Bek" in passages[0].text
+    assert {p.title for p in passages} == {bot.articles()[0].title}
     with pytest.raises(InputError, match="query is empty"):
         bot.search("   ")
     with pytest.raises(InputError, match="question is too long"):
@@ -46,18 +46,47 @@ def test_answers_use_the_sentence_vectors_stored_at_ingest(tmp_path: Path, sampl
     assert "Abdul Aziz Bek" in answer.answer and embedder.passages == embedded  # nothing re-embedded
 
 
-def test_confidence_adds_the_salience_or_its_prior_where_the_collection_is_too_small():
+def test_the_crowd_is_built_once_per_model_and_language_then_read_from_disk(tmp_path: Path):
     import numpy as np
 
-    from bot.answer import confidence
+    from bot.crowd import SIZE, TOP, Crowd, crowd_sentences
+    from index.embed import HashEmbedder
+
+    class Counting(HashEmbedder):
+        calls = 0
+
+        def embed(self, texts, kind):  # type: ignore[no-untyped-def]
+            Counting.calls += 1
+            return super().embed(texts, kind)
+
+    french = crowd_sentences("fr")
+    assert len(french) == SIZE and french == crowd_sentences("fr")  # the same every time
+    import wordfreq
+
+    vocabulary = set(wordfreq.top_n_list("fr", 3000))
+    assert all(w in vocabulary for s in french for w in s.rstrip(".").lower().split())  # frequent French words
+    embedder = Counting()
+    crowd = Crowd(embedder, tmp_path)
+    crowd.warm(["fr", "en", "fr"])
+    assert Counting.calls == 2 and len(list(tmp_path.glob("crowd-*.npy"))) == 2
+    again = Crowd(embedder, tmp_path)
+    query = embedder.embed(["Qui a confirmé l'agression ?"], "query")[0]
+    assert again.level(query, "fr") == pytest.approx(np.mean(np.sort(again.vectors("fr") @ query)[-TOP:]))
+    assert Counting.calls == 3  # the query only: the crowd came from disk
+    crowd.vectors("xx")  # a language without word lists gets the pooled crowd, not an error
+
+
+def test_dont_know_weighs_evidence_that_ignores_the_page_preference():
+    import numpy as np
+
+    from bot.answer import combine, confidence, evidence
     from bot.config import AnswerSettings
 
-    cfg = AnswerSettings()
-    f = {"sentence": np.array([0.8, 0.7]), "chunk": np.array([0.75, 0.7]), "dense": np.array([0.75, 0.7]),
-         "names": np.zeros(2), "salience": np.full(2, np.nan)}
-    small = confidence(cfg, f, np.zeros(2))
-    measured = confidence(cfg, {**f, "salience": np.full(2, 0.15)}, np.zeros(2))
-    assert measured - small == pytest.approx(cfg.c_salience * (0.15 - cfg.salience_prior))
-    # A question whose best sentence stands out is answered; the same one amid a flat crowd is not.
-    assert confidence(cfg, {**f, "salience": np.full(2, 0.12)}, np.zeros(2)) >= cfg.min_score
-    assert confidence(cfg, {**f, "salience": np.full(2, 0.02)}, np.zeros(2)) < cfg.min_score
+    cfg = AnswerSettings(score_weights={"lift": 1.0}, confidence_weights={"best": 1.0}, preferred_bonus=0.5,
+                         min_score=0.1)
+    f = {"lift": np.array([0.05, 0.02]), "chunk_lift": np.array([0.01, 0.0]), "names": np.zeros(2),
+         "lexical": np.zeros(2), "preferred": np.array([1.0, 0.0])}
+    scores = combine(cfg, f)
+    assert scores[0] == pytest.approx(0.55)  # the page's sentence comes first ...
+    assert evidence(cfg, f, scores)["best"] == pytest.approx(0.05)  # ... but is no evidence that it answers
+    assert confidence(cfg, f, scores) < cfg.min_score

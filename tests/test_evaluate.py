@@ -9,19 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import AnswerSettings, BotSettings
-from bot.evaluate import (
-    Outcome,
-    Question,
-    contains_answer,
-    corpus_family,
-    gold_rank,
-    limit_questions,
-    load_benchmark,
-    normalize,
-    out_of_scope,
-    run_eval,
-    summarize,
-)
+from bot.evaluation.bench import Question, corpus_family, limit_questions, load_benchmark, out_of_scope
+from bot.evaluation.metrics import Outcome, contains_answer, gold_rank, normalize, summarize
+from bot.evaluation.run import run_eval
 from index.config import EmbedSettings, IndexSettings
 from index.embed import HashEmbedder
 
@@ -105,12 +95,16 @@ def test_tiny_end_to_end_run_with_the_hash_embedder(tmp_path: Path):
     bench = _write_bench(tmp_path)
     bot_cfg = BotSettings(answer=AnswerSettings(min_score=-10.0))  # hash scores mean nothing: answer
     result = run_eval(bench, HashEmbedder(), IndexSettings(), bot_cfg, ["hybrid", "bm25"],
-                      cache_dir=tmp_path / "cache")
+                      cache_dir=tmp_path / "cache", mixed=True, small=True)
     data = result.to_json()
     assert set(data["systems"]) == {"hybrid", "bm25"}
     row = data["slices"]["a_en2en"]
     assert row["n"] == 1 and row["hit@1"] == 100.0 and row["answer_contains"] == 100.0
+    assert row["answer@1"] == 100.0
     assert data["out_of_scope"]["n"] == 2
+    assert {"a_en2en@mixed", "a_en2en@small", "b_en2en@small"} <= set(data["slices"])  # ours only
+    assert "a_en2en@small" not in data["systems"]["bm25"]["slices"]
+    assert set(data["out_of_scope_by_kind"]) == {"out_of_scope", "out_of_scope@page", "out_of_scope@small"}
     assert list((tmp_path / "cache").glob("*.npz"))  # passage vectors cached for the next run
 
 
@@ -123,7 +117,8 @@ def test_cli_json_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     _write_bench(bench_dir)
     settings = Settings(home=tmp_path / "home", index=IndexSettings(embed=EmbedSettings(model="hash")))
     report = tmp_path / "out" / "eval.html"
-    args = argparse.Namespace(dir=bench_dir, json=True, limit=1, report=report, mode=None)
+    args = argparse.Namespace(dir=bench_dir, json=True, limit=1, report=report, mode=None, mixed=True,
+                              small=True)
     assert cmd_eval(settings, args) == 0
     data = json.loads(capsys.readouterr().out)
     assert set(data["systems"]) >= {"hybrid", "dense", "bm25"}
@@ -134,7 +129,7 @@ def test_cli_json_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 
 def test_report_escapes_every_text():
-    from bot.evaluate import EvalResult
+    from bot.evaluation.run import EvalResult
     from ui.evalcmd import render_report
 
     nasty = Outcome("hybrid", "s", "id", "<script>alert(1)</script>?", ("<b>",), "g", (), "<i>no</i>",
@@ -153,3 +148,55 @@ def test_answer_signals_across_languages():
     assert name_overlap(names, "Jared Allen hatte 2015 insgesamt 136 Sacks.") == 1.0
     assert wants_number("Combien de joueurs ?") and wants_number("¿Cuándo empezó?")
     assert not wants_number("Who confirmed the attack?")
+
+
+def _passages(prefix: str, lang: str, articles: int) -> list:
+    from bot.evaluation.bench import Passage
+
+    return [Passage(f"{prefix}-{lang}-a{a:03d}-p{p:02d}", lang, f"T{a}", f"text {a} {p}")
+            for a in range(articles) for p in range(2)]
+
+
+def test_mixed_collections_put_the_other_half_in_the_other_languages():
+    from bot.evaluation.bench import Benchmark, mixed_collections
+
+    corpora = {f"corpus_xquad_{lang}.jsonl": _passages("xquad", lang, 4) for lang in ("en", "es", "de")}
+    corpora["corpus_piaf10_fr.jsonl"] = _passages("piaf10", "fr", 3)
+    questions = [Question(f"q{a}", "xquad_en2es", "q?", "en", "corpus_xquad_es.jsonl", f"xquad-es-a{a:03d}-p00",
+                          ("x",)) for a in range(4)]
+    questions.append(Question("f", "piaf_fr2fr", "q ?", "fr", "corpus_piaf10_fr.jsonl", "piaf10-fr-a000-p00", ("x",)))
+    plan = mixed_collections(Benchmark(Path("."), corpora, questions), questions)
+    by_name = {c.name: c for c in plan}
+    half = by_name["xquad_en2es@mixed#0"]
+    langs = {(p.lang, int(p.pid.split("-a")[1][:3]) % 2) for p in half.passages}
+    assert langs == {("es", 0), ("en", 1), ("de", 1), ("fr", 0), ("fr", 1)}  # the question's half in Spanish only
+    assert {q.gold_pid for q in half.asked} == {"xquad-es-a000-p00", "xquad-es-a002-p00"}
+    assert {q.slice for c in plan for q in c.asked} == {"xquad_en2es@mixed", "piaf_fr2fr@mixed"}
+    assert len(by_name["piaf_fr2fr@mixed"].passages) == 6 + 3 * 8  # PIAF with every XQuAD corpus
+
+
+def test_small_collections_hold_each_gold_among_at_most_nine_others():
+    from bot.evaluation.bench import Benchmark, small_collections
+
+    corpora = {"corpus_xquad_en.jsonl": _passages("xquad", "en", 20), "corpus_other_en.jsonl": _passages("o", "en", 3)}
+    questions = [Question(f"q{i}", "s", "q?", "en", "corpus_xquad_en.jsonl", p.pid, ("x",))
+                 for i, p in enumerate(corpora["corpus_xquad_en.jsonl"])]
+    foreign = [Question("f", "out_of_scope", "q?", "en", "corpus_xquad_en.jsonl", "", ("x",))]
+    plan = small_collections(Benchmark(Path("."), corpora, questions), questions, foreign)
+    assert all(1 <= len(c.passages) <= 10 for c in plan)
+    for c in plan:
+        assert all(q.gold_pid in {p.pid for p in c.passages} for q in c.asked if q.gold_pid)
+    asked = [q for c in plan for q in c.asked]
+    assert len(asked) == 41 and {q.slice for q in asked} == {"s@small", "out_of_scope@small"}
+
+
+def test_answer_at_1_reads_the_first_sentence_only():
+    from bot.evaluation.metrics import Outcome
+    from bot.types import Answer
+
+    assert Answer("Bek confirmed it. [1] The city fell. [2]", False).first_sentence() == "Bek confirmed it."
+    assert Answer("The articles don't say.", True).first_sentence() == ""
+    second = Outcome("hybrid", "s", "id", "q?", ("fell",), "g", ("g",), "Bek confirmed it. [1] The city fell. [2]",
+                     False, 1.0, first="Bek confirmed it.")
+    row = summarize([second])
+    assert row["answer_contains"] == 100.0 and row["answer@1"] == 0.0

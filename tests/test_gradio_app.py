@@ -174,10 +174,12 @@ def test_render_link_allows_only_http() -> None:
 
 def test_highlight_uses_offsets_and_falls_back_to_search() -> None:
     passage = "First <b>. Second sentence. Third."
-    assert gradio_app.highlight(passage, "", 11, 27) == \
+    assert gradio_app.highlight(passage, "", [(11, 27)]) == \
         "First &lt;b&gt;. <mark>Second sentence.</mark> Third."
-    assert "<mark>Third.</mark>" in gradio_app.highlight(passage, "Third.", 0, 0)
-    assert gradio_app.highlight("", "<i>q</i>", 0, 0) == "<mark>&lt;i&gt;q&lt;/i&gt;</mark>"
+    assert gradio_app.highlight(passage, "", [(28, 34), (11, 27)]) == \
+        "First &lt;b&gt;. <mark>Second sentence.</mark> <mark>Third.</mark>"  # two quotes of one passage
+    assert "<mark>Third.</mark>" in gradio_app.highlight(passage, "Third.", [(0, 0)])
+    assert gradio_app.highlight("", "<i>q</i>", [(0, 0)]) == "<mark>&lt;i&gt;q&lt;/i&gt;</mark>"
 
 
 def test_like_records_feedback(ui: ChatUI, bot: Bot) -> None:

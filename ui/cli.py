@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", type=Path, default=None, help="write an HTML report here")
     p.add_argument("--mode", default=None, help="retrieval mode: hybrid, dense or bm25 (default: all "
                                                 "three plus the baseline)")
+    p.add_argument("--mixed", action="store_true",
+                   help="also ask each slice of one collection mixing its passages with other languages and "
+                        "topics (slices NAME@mixed)")
+    p.add_argument("--small", action="store_true",
+                   help="also ask every question of a small collection: its article among 0-9 others "
+                        "(slices NAME@small)")
     return parser
 
 

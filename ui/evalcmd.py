@@ -11,18 +11,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.evaluate import EvalResult, Outcome
+    from bot.evaluation.metrics import Outcome
+    from bot.evaluation.run import EvalResult
     from ui.settings import Settings
 
-COLUMNS = ("n", "hit@1", "hit@5", "hit@20", "mrr", "answer_contains", "answer_chars", "abstained", "p50_ms",
+COLUMNS = ("n", "answer@1", "hit@1", "hit@5", "hit@20", "mrr", "answer_contains", "answer_chars", "abstained", "p50_ms",
            "p95_ms")
-WIDE = {"answer_contains": 15, "answer_chars": 12}
-CHART_METRICS = ("hit@1", "hit@5", "answer_contains")
+WIDE = {"answer_contains": 15, "answer_chars": 12, "answer@1": 8}
+CHART_METRICS = ("answer@1", "hit@5", "answer_contains")
 COLOURS = {"hybrid": "#2b6cb0", "dense": "#38a169", "bm25": "#d69e2e", "baseline": "#a0aec0"}
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.evaluate import load_benchmark, run_eval, systems_for
+    from bot.evaluation.bench import load_benchmark
+    from bot.evaluation.run import run_eval, systems_for
     from index.embed import make_embedder
     from index.errors import InputError
     from ui.progress import Bar
@@ -37,7 +39,8 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     bench = load_benchmark(args.dir)
     embedder = make_embedder(settings.index.embed, settings.home / "models", Bar("model"))
     result = run_eval(bench, embedder, settings.index, settings.bot, systems, limit=args.limit,
-                      cache_dir=settings.home / "eval-cache", progress=Bar("eval"))
+                      cache_dir=settings.home / "eval-cache", progress=Bar("eval"),
+                      mixed=args.mixed, small=args.small)
     data = result.to_json()
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
@@ -52,16 +55,17 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 def format_table(data: dict[str, Any]) -> str:
     """One row per system and slice, then out-of-scope abstention per system."""
-    head = f"{'system':9} {'slice':13} " + " ".join(f"{c:>{WIDE.get(c, 7)}}" for c in COLUMNS)
+    head = f"{'system':9} {'slice':19} " + " ".join(f"{c:>{WIDE.get(c, 7)}}" for c in COLUMNS)
     lines = [head, "-" * len(head)]
     for system, block in data["systems"].items():
         for name, row in block["slices"].items():
             cells = " ".join(f"{row[c]:>{WIDE.get(c, 7)}}" for c in COLUMNS)
-            lines.append(f"{system:9} {name:13} {cells}")
+            lines.append(f"{system:9} {name:19} {cells}")
     lines.append("")
-    lines.append("out of scope (should abstain): " + ", ".join(
-        f"{system} {block['out_of_scope'].get('abstained', 0)}% of {block['out_of_scope'].get('n', 0)}"
-        for system, block in data["systems"].items()))
+    for system, block in data["systems"].items():
+        kinds = block.get("out_of_scope_by_kind") or {"out_of_scope": block["out_of_scope"]}
+        lines.append(f"{system}: abstained on questions the collection cannot answer (should): " + ", ".join(
+            f"{kind} {row.get('abstained', 0)}% of {row.get('n', 0)}" for kind, row in kinds.items()))
     lines.append(data["units"])
     lines += [f"note: {n}" for n in data.get("notes", [])]
     return "\n".join(lines)
@@ -102,10 +106,10 @@ def _summary_rows(data: dict[str, Any]) -> str:
         for name, row in block["slices"].items():
             cells = "".join(f'<td class="num">{html.escape(str(row[c]))}</td>' for c in COLUMNS)
             rows.append(f"<tr><td>{html.escape(system)}</td><td>{html.escape(name)}</td>{cells}</tr>")
-        scope = block["out_of_scope"]
-        rows.append(f'<tr><td>{html.escape(system)}</td><td>out of scope</td><td class="num">'
-                    f'{scope.get("n", 0)}</td><td colspan="5"></td><td class="num">{scope.get("abstained", 0)}'
-                    f'</td><td colspan="2"></td></tr>')
+        for kind, scope in (block.get("out_of_scope_by_kind") or {"out_of_scope": block["out_of_scope"]}).items():
+            rows.append(f'<tr><td>{html.escape(system)}</td><td>{html.escape(kind)}</td><td class="num">'
+                        f'{scope.get("n", 0)}</td><td colspan="7"></td><td class="num">{scope.get("abstained", 0)}'
+                        f'</td><td colspan="2"></td></tr>')
     return "".join(rows)
 
 
@@ -121,7 +125,7 @@ def _miss_rows(misses: Sequence[Outcome]) -> str:
 
 def render_report(data: dict[str, Any], result: EvalResult, bench_dir: Path) -> str:
     """A self-contained page: CSS bars per slice (systems side by side), the table, the worst misses."""
-    from bot.evaluate import worst_misses
+    from bot.evaluation.metrics import worst_misses
 
     slices = list(dict.fromkeys(s for block in data["systems"].values() for s in block["slices"]))
     legend = "".join(f'<span><i class="sw" style="background:{COLOURS.get(s, "#718096")}"></i>{html.escape(s)}'

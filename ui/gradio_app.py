@@ -63,14 +63,19 @@ def render_answer(text: str, turn: int, cited: Sequence[int]) -> str:
     return _MARKER.sub(link, esc(text)).replace("\n", "<br>")
 
 
-def highlight(passage: str, quote: str, start: int, end: int) -> str:
-    """The passage, escaped, with the quoted sentence wrapped in <mark>."""
-    if not (0 <= start < end <= len(passage)) and quote and quote in passage:
-        start = passage.index(quote)
-        end = start + len(quote)
-    if 0 <= start < end <= len(passage):
-        return f"{esc(passage[:start])}<mark>{esc(passage[start:end])}</mark>{esc(passage[end:])}"
-    return f"<mark>{esc(quote)}</mark>"
+def highlight(passage: str, quote: str, spans: Sequence[Sequence[int]]) -> str:
+    """The passage, escaped, with each quoted sentence (``spans``: offsets in it) wrapped in <mark>."""
+    valid = sorted((int(a), int(b)) for a, b in spans if 0 <= int(a) < int(b) <= len(passage))
+    if not valid and quote and quote in passage:
+        valid = [(passage.index(quote), passage.index(quote) + len(quote))]
+    if not valid:
+        return f"<mark>{esc(quote)}</mark>"
+    out, at = [], 0
+    for start, end in valid:
+        start = max(start, at)
+        out.append(f"{esc(passage[at:start])}<mark>{esc(passage[start:end])}</mark>")
+        at = max(at, end)
+    return "".join(out) + esc(passage[at:])
 
 
 def render_link(url: str) -> str:
@@ -90,8 +95,8 @@ def render_source(src: dict[str, Any], turn: int) -> str:
     date_label = "published" if src.get("published") else "added"
     meta = [f"{date_label} {esc(date)}" if date else "", esc(src.get("language", "")),
             render_link(src.get("url", ""))]
-    passage = highlight(src.get("passage") or "", src.get("quote") or "",
-                        int(src.get("quote_start") or 0), int(src.get("quote_end") or 0))
+    spans = src.get("quotes") or [(src.get("quote_start") or 0, src.get("quote_end") or 0)]
+    passage = highlight(src.get("passage") or "", src.get("quote") or "", spans)
     n = int(src.get("n", 0))
     return (f'<article class="src" id="src-{turn}-{n}">'
             f'<header><span class="src-n">[{n}]</span> <strong class="src-title">'

@@ -73,10 +73,10 @@ def add_embed_routes(app: FastAPI, policy: OriginPolicy) -> None:
 # -- MCP tools -------------------------------------------------------------------------------------
 def search_passages(bot: Bot, query: str, k: int) -> list[dict[str, Any]]:
     """The ``k`` best passages for ``query``, as plain JSON."""
-    documents = bot.search(query, k=max(1, min(int(k), 20)))
-    return [{"article_id": d.metadata["article_id"], "title": d.metadata["title"],
-             "url": d.metadata["url"], "text": d.page_content, "score": round(float(d.metadata["score"]), 4)}
-            for d in documents]
+    passages = bot.search(query, k=max(1, min(int(k), 20)))
+    return [{"article_id": p.article_id, "title": p.title, "url": p.url, "text": p.text,
+             "score": round(p.score, 4)}
+            for p in passages]
 
 
 def mcp_blocks(bot: Bot) -> gr.Blocks:

@@ -1,0 +1,232 @@
+"""Fit the extractive answerer's sentence score and don't-know rule on training data; measure on others.
+
+Step 1 collects, once, every candidate sentence's signals (``ExtractiveAnswerer.features``) through the
+real retriever, for in-scope and out-of-scope questions, in the collections users have (one corpus,
+mixed languages, small), from a benchmark-format folder:
+
+    .venv/bin/python scripts/fit_answerer.py collect TRAIN_DIR --out train.pkl --mixed --small
+    .venv/bin/python scripts/fit_answerer.py collect ../shared/bench/dev --out dev.pkl --mixed --small
+
+Step 2 fits on the training cases only and prints the figures the answerer would reach on each file
+(answer@1, in-scope and out-of-scope abstention, per slice), replayed offline:
+
+    .venv/bin/python scripts/fit_answerer.py fit train.pkl --check dev.pkl
+
+The fitted weights go into bot/config.py (AnswerSettings) by hand, with the command that produced them.
+Fit on public training data, never on ../shared/bench (it only measures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.answer import EVIDENCE, candidates, combine, confidence, evidence
+from bot.config import AnswerSettings, BotSettings, RetrievalSettings
+from bot.crowd import Crowd
+from bot.evaluation.bench import OUT_OF_SCOPE, limit_questions, load_benchmark, out_of_scope
+from bot.evaluation.metrics import contains_answer
+from bot.evaluation.run import Workspace, bot_for, plan_collections, scratch_dir
+from index.ingest import article_id_for
+from index.lang import detect
+from ui.settings import Settings
+
+SCORE_FEATURES = ("lift", "chunk_lift", "lexical", "names", "type", "previous")
+
+
+@dataclass
+class Case:
+    """One question's candidate sentences with their signals and whether each holds the gold."""
+
+    slice: str
+    question: str
+    features: dict[str, np.ndarray]
+    gold: np.ndarray  # bool per candidate
+
+    @property
+    def in_scope(self) -> bool:
+        return not self.slice.startswith(OUT_OF_SCOPE)
+
+
+def collect(bench_dir: Path, home: Path, limit: int | None, mixed: bool, small: bool) -> list[Case]:
+    from index.embed import make_embedder
+
+    settings = Settings(home=home)
+    bench = load_benchmark(bench_dir)
+    base = make_embedder(settings.index.embed, home / "models")
+    questions = limit_questions(bench.questions, limit)
+    foreign = out_of_scope(bench, questions)
+    bot_cfg = BotSettings(retrieval=RetrievalSettings(), answer=AnswerSettings())
+    crowd = Crowd(base, home / "eval-cache")
+    cases: list[Case] = []
+    with scratch_dir() as tmp:
+        space = Workspace(tmp, bench, base, settings.index, home / "eval-cache")
+        for collection, _ in plan_collections(bench, questions, foreign, ["hybrid"], mixed, small):
+            embedder = space.embedder_for(collection)
+            with space.corpus(collection, embedder) as built:
+                bot = bot_for(built, settings.index, bot_cfg, "hybrid", crowd)
+                for q in collection.asked:
+                    page = article_id_for(q.page_url) if q.page_url else None
+                    retrieval = bot.retriever.retrieve(q.text, prefer_article=page)
+                    cands = candidates(retrieval.passages)
+                    if not cands:
+                        cases.append(Case(q.slice, q.text, {}, np.zeros(0, dtype=bool)))
+                        continue
+                    feats = bot.answerer.features(q.text, detect(q.text), cands, retrieval.salience)
+                    gold_article = article_id_for(q.gold_pid) if q.gold_pid else ""
+                    gold = np.array([c.passage.article_id == gold_article and contains_answer(c.text, q.answers)
+                                     for c in cands], dtype=bool)
+                    cases.append(Case(q.slice, q.text, feats, gold))
+            embedder.save()
+            print(f"{collection.name}: {len(collection.asked)} questions", file=sys.stderr)
+        space.close()
+    return cases
+
+
+# ----------------------------------------------------------------------------- fitting
+
+
+def _padded(cases: Sequence[Case], names: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features (cases x candidates x names), a mask of real candidates, and the gold mask."""
+    width = max(len(c.gold) for c in cases)
+    x = np.zeros((len(cases), width, len(names)))
+    mask = np.zeros((len(cases), width), dtype=bool)
+    gold = np.zeros((len(cases), width), dtype=bool)
+    for i, c in enumerate(cases):
+        n = len(c.gold)
+        x[i, :n] = np.stack([c.features[name] for name in names], axis=1)
+        mask[i, :n] = True
+        gold[i, :n] = c.gold
+    return x, mask, gold
+
+
+def fit_scorer(cases: Sequence[Case], names: Sequence[str], steps: int = 1500, l2: float = 1e-3
+               ) -> dict[str, float]:
+    """Listwise softmax regression: maximise the probability that a gold sentence scores highest."""
+    usable = [c for c in cases if c.in_scope and c.gold.any()]
+    x, mask, gold = _padded(usable, names)
+    w = np.zeros(len(names))
+    w[0] = 10.0  # start from the similarity alone
+    m = np.zeros_like(w)
+    v = np.zeros_like(w)
+    for t in range(1, steps + 1):
+        logits = np.where(mask, x @ w, -np.inf)
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(axis=1, keepdims=True)
+        pg = np.where(gold, p, 0.0)
+        q = pg / pg.sum(axis=1, keepdims=True)  # posterior over the gold candidates
+        grad = ((p - q)[..., None] * x).sum(axis=1).mean(axis=0) + l2 * w
+        m = 0.9 * m + 0.1 * grad
+        v = 0.999 * v + 0.001 * grad ** 2
+        w -= 0.05 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+    return {name: round(float(weight), 3) for name, weight in zip(names, w)}
+
+
+def evidence_matrix(cases: Sequence[Case], cfg: AnswerSettings) -> np.ndarray:
+    rows = []
+    for c in cases:
+        if not len(c.gold):
+            rows.append([np.nan] * len(EVIDENCE))
+            continue
+        e = evidence(cfg, c.features, combine(cfg, c.features))
+        rows.append([e[name] for name in EVIDENCE])
+    return np.array(rows)
+
+
+def fit_confidence(cases: Sequence[Case], cfg: AnswerSettings, oos_target: float, steps: int = 3000
+                   ) -> tuple[dict[str, float], float]:
+    """Logistic regression of in-scope against out-of-scope on the question-level evidence (balanced), then
+    the threshold that abstains on ``oos_target`` of the out-of-scope training questions."""
+    e = evidence_matrix(cases, cfg)
+    ok = ~np.isnan(e).any(axis=1)
+    y = np.array([c.in_scope for c in cases], dtype=float)[ok]
+    x = e[ok]
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
+    z = (x - mean) / std
+    weight = np.where(y == 1, 0.5 / y.mean(), 0.5 / (1 - y.mean()))
+    w = np.zeros(z.shape[1])
+    b = 0.0
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(z @ w + b)))
+        g = (p - y) * weight
+        w -= 0.1 * (z.T @ g / len(y) + 1e-3 * w)
+        b -= 0.1 * g.mean()
+    raw = {name: float(wi / si) for name, wi, si in zip(EVIDENCE, w, std)}  # on unstandardised evidence
+    out_scores = x[y == 0] @ np.array(list(raw.values()))
+    threshold = float(np.quantile(out_scores, oos_target))
+    return {name: round(value, 3) for name, value in raw.items()}, round(threshold, 3)
+
+
+# ----------------------------------------------------------------------------- replay
+
+
+def replay(cases: Sequence[Case], cfg: AnswerSettings) -> dict[str, dict[str, float]]:
+    """Per slice: answer@1 (first sentence holds the gold), in-scope abstention; per out-of-scope kind,
+    abstention."""
+    rows: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
+    for c in cases:
+        if not len(c.gold):
+            rows[c.slice].append((False, True))
+            continue
+        scores = combine(cfg, c.features)
+        abstained = confidence(cfg, c.features, scores) < cfg.min_score
+        rows[c.slice].append((not abstained and bool(c.gold[int(np.argmax(scores))]), abstained))
+    return {name: {"n": len(r), "answer@1": round(100 * np.mean([a for a, _ in r]), 1),
+                   "abstained": round(100 * np.mean([b for _, b in r]), 1)} for name, r in sorted(rows.items())}
+
+
+def show(title: str, table: dict[str, dict[str, float]]) -> None:
+    print(f"\n{title}")
+    for name, row in table.items():
+        print(f"  {name:32} n={row['n']:5}  answer@1 {row['answer@1']:5.1f}  abstained {row['abstained']:5.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("collect")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--home", type=Path, default=Path("/tmp/articlebot-fit"))
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--mixed", action="store_true")
+    p.add_argument("--small", action="store_true")
+    p = sub.add_parser("fit")
+    p.add_argument("train", type=Path)
+    p.add_argument("--check", type=Path, action="append", default=[])
+    p.add_argument("--oos-target", type=float, default=0.93, help="out-of-scope abstention on training data")
+    p.add_argument("--features", default=",".join(SCORE_FEATURES))
+    args = parser.parse_args()
+    if args.command == "collect":
+        cases = collect(args.dir, args.home, args.limit, args.mixed, args.small)
+        args.out.write_bytes(pickle.dumps(cases))
+        print(f"{len(cases)} cases -> {args.out}", file=sys.stderr)
+        return
+    train: list[Case] = pickle.loads(args.train.read_bytes())
+    names = args.features.split(",")
+    current = AnswerSettings()
+    show("current settings on the training cases", replay(train, current))
+    weights = fit_scorer(train, names)
+    cfg = current.model_copy(update={"score_weights": weights})
+    conf, threshold = fit_confidence(train, cfg, args.oos_target)
+    cfg = cfg.model_copy(update={"confidence_weights": conf, "min_score": threshold})
+    print(f"\nscore_weights = {weights}\nconfidence_weights = {conf}\nmin_score = {threshold}")
+    show("fitted, on the training cases", replay(train, cfg))
+    for path in args.check:
+        cases = pickle.loads(path.read_bytes())
+        show(f"current settings on {path}", replay(cases, current))
+        show(f"fitted, on {path}", replay(cases, cfg))
+
+
+if __name__ == "__main__":
+    main()
