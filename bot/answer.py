@@ -238,7 +238,7 @@ def combine(cfg: AnswerSettings, f: dict[str, np.ndarray]) -> np.ndarray:
 
 
 # The question-level evidence the don't-know rule weighs.
-EVIDENCE = ("best", "lift", "chunk_lift", "spread", "names", "lexical")
+EVIDENCE = ("best", "lift", "chunk_lift", "spread", "names", "lexical", "cross", "small")
 
 
 def evidence(cfg: AnswerSettings, f: dict[str, np.ndarray], scores: np.ndarray) -> dict[str, float]:
@@ -247,7 +247,11 @@ def evidence(cfg: AnswerSettings, f: dict[str, np.ndarray], scores: np.ndarray) 
     plain = scores - cfg.preferred_bonus * f["preferred"]
     return {"best": float(plain.max()), "lift": float(f["lift"].max()), "chunk_lift": float(f["chunk_lift"].max()),
             "spread": float(f["lift"].max() - f["lift"].mean()), "names": float(f["names"].max()),
-            "lexical": float(f["lexical"].max())}
+            "lexical": float(f["lexical"].max()),
+            # The best sentence is in another language than the question (cross-language cosines run lower).
+            "cross": 1.0 - float(f["same_lang"][int(plain.argmax())]),
+            # Under 300 sentences (no salience measured): the best of few sentences is lower by chance.
+            "small": float(np.isnan(f["salience"][0]))}
 
 
 def confidence(cfg: AnswerSettings, f: dict[str, np.ndarray], scores: np.ndarray) -> float:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,7 +15,7 @@ from bot.answer import VectorLRU, query_vector
 from bot.config import RetrievalSettings
 from bot.types import Passage, Retrieval
 from index.lang import detect
-from index.store import ArticleRecord, ChunkRecord, Hit, Library
+from index.store import ArticleRecord, ChunkRecord, Hit, Library, chunk_article
 
 
 def fuse(rankings: Sequence[tuple[Sequence[str], float]], rrf_k: int) -> list[tuple[str, float]]:
@@ -36,6 +36,27 @@ class HybridRetriever(BaseRetriever):
     embedder: Any  # index.embed.Embedder
     settings: RetrievalSettings
     queries: Any = Field(default_factory=lambda: VectorLRU(256))  # question vectors, shared with the answerer
+    crowd: Any = None  # bot.crowd.Crowd: the vector rankings order chunks by their lift above it
+
+    def lifts(self, vector: np.ndarray) -> Callable[[str, float], float] | None:
+        """``lift(chunk id, cosine)``: the cosine above the crowd of the chunk's language, so that a chunk in
+        the question's own language does not outrank a better one in another language."""
+        if self.crowd is None:
+            return None
+        languages: dict[str, str] = {}
+        levels: dict[str, float] = {}
+
+        def lift(chunk: str, cosine: float) -> float:
+            article = chunk_article(chunk)
+            if article not in languages:
+                record = self.library.get(article)
+                languages[article] = record.language if record else ""
+            lang = languages[article]
+            if lang not in levels:
+                levels[lang] = self.crowd.level(vector, lang)
+            return cosine - levels[lang]
+
+        return lift
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun
                                 ) -> list[Document]:
@@ -47,9 +68,10 @@ class HybridRetriever(BaseRetriever):
         k = k or self.settings.k
         mode = mode or self.settings.mode
         vector = query_vector(self.queries, self.embedder, query)
-        hits = rank(self.library, vector, query, self.settings, k, mode)
+        lift = self.lifts(vector)
+        hits = rank(self.library, vector, query, self.settings, k, mode, lift=lift)
         if prefer_article:
-            scoped = rank(self.library, vector, query, self.settings, 3, mode, article_id=prefer_article)
+            scoped = rank(self.library, vector, query, self.settings, 3, mode, article_id=prefer_article, lift=lift)
             seen = {h.chunk.id for h in scoped}
             hits = (scoped + [h for h in hits if h.chunk.id not in seen])[:k]
         articles = {aid: self.library.get(aid) for aid in {h.chunk.article_id for h in hits}}
@@ -62,7 +84,8 @@ class HybridRetriever(BaseRetriever):
 
 
 def rank(library: Library, vector: np.ndarray, query: str, cfg: RetrievalSettings, k: int,
-         mode: str, article_id: str | None = None) -> list[Hit]:
+         mode: str, article_id: str | None = None, lift: Callable[[str, float], float] | None = None
+         ) -> list[Hit]:
     """Fused ranking of chunks: chunk vectors, sentence vectors ("dense": both) and BM25 ("bm25").
 
     Every hit keeps its chunk's cosine with the question (the answerer's confidence is calibrated on it),
@@ -78,7 +101,11 @@ def rank(library: Library, vector: np.ndarray, query: str, cfg: RetrievalSetting
         chunks |= {h.chunk.id: h.chunk for h in dense}
         cosines |= {h.chunk.id: h.score for h in dense}
         by_sentence = library.sentence_search(vector, cfg.fetch_k, article_id)
-        rankings += [([h.chunk.id for h in dense], cfg.dense_weight),
+        dense_order = [(h.chunk.id, h.score) for h in dense]
+        if lift is not None:  # best lift first (a stable sort keeps the cosine order among equals)
+            dense_order.sort(key=lambda item: -lift(*item))
+            by_sentence = sorted(by_sentence, key=lambda item: -lift(*item))
+        rankings += [([cid for cid, _ in dense_order], cfg.dense_weight),
                      ([cid for cid, _ in by_sentence], cfg.sentence_weight)]
     if mode in ("bm25", "hybrid"):
         lexical = library.bm25_search(query, detect(query), cfg.fetch_k, article_id)

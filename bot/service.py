@@ -48,7 +48,7 @@ class Bot:
         self.cfg = bot_cfg
         self.queries = VectorLRU(256)  # one embedding of each question, for retrieval and answering
         self.retriever = HybridRetriever(library=library, embedder=embedder, settings=bot_cfg.retrieval,
-                                         queries=self.queries)
+                                         queries=self.queries, crowd=crowd if bot_cfg.retrieval.crowd else None)
         self.crowd = crowd
         self.answerer = ExtractiveAnswerer(embedder, bot_cfg.answer, self.queries, library.sentence_vectors,
                                            crowd)

@@ -80,6 +80,11 @@ def chunk_id(article_id: str, index: int) -> str:
     return f"{article_id}-{index:04d}"
 
 
+def chunk_article(chunk: str) -> str:
+    """The article id inside a ``chunk_id``."""
+    return chunk.rsplit("-", 1)[0]
+
+
 def sentence_id(article_id: str, start: int) -> str:
     """Keyed by the sentence's offset in the article, so the overlap's repeats share one id."""
     return f"{article_id}@{start}"

@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--small", action="store_true",
                    help="also ask every question of a small collection: its article among 0-9 others "
                         "(slices NAME@small)")
+    p.add_argument("--skip-standard", action="store_true",
+                   help="skip the one-corpus collections (e.g. a second process running --small alone)")
     return parser
 
 

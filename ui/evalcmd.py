@@ -40,7 +40,7 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     embedder = make_embedder(settings.index.embed, settings.home / "models", Bar("model"))
     result = run_eval(bench, embedder, settings.index, settings.bot, systems, limit=args.limit,
                       cache_dir=settings.home / "eval-cache", progress=Bar("eval"),
-                      mixed=args.mixed, small=args.small)
+                      mixed=args.mixed, small=args.small, standard=not args.skip_standard)
     data = result.to_json()
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))

@@ -198,10 +198,11 @@ class Workspace:
 
 
 def plan_collections(bench: Benchmark, questions: Sequence[Question], foreign: Sequence[Question],
-                     systems: Sequence[str], mixed: bool, small: bool) -> list[tuple[Collection, list[str]]]:
+                     systems: Sequence[str], mixed: bool, small: bool, standard: bool = True
+                     ) -> list[tuple[Collection, list[str]]]:
     """The standard collections go through every system; the users' collections (``mixed``, ``small``)
     through the first of ours only (the one users get)."""
-    plan = [(c, list(systems)) for c in standard_collections(bench, questions, foreign)]
+    plan = [(c, list(systems)) for c in standard_collections(bench, questions, foreign)] if standard else []
     ours = [s for s in systems if s != "baseline"][:1]
     if mixed and ours:
         plan += [(c, ours) for c in mixed_collections(bench, questions)]
@@ -213,11 +214,12 @@ def plan_collections(bench: Benchmark, questions: Sequence[Question], foreign: S
 def run_eval(bench: Benchmark, base_embedder: Embedder, index_cfg: IndexSettings, bot_cfg: BotSettings,
              systems: Sequence[str], limit: int | None = None, cache_dir: Path | None = None,
              progress: Progress | None = None, scope: bool = True, mixed: bool = False,
-             small: bool = False) -> EvalResult:
-    """Every selected question through every system, each collection built once."""
+             small: bool = False, standard: bool = True) -> EvalResult:
+    """Every selected question through every system, each collection built once. ``standard``: the
+    one-corpus collections (their vectors cache the others draw on: run them once first)."""
     questions = limit_questions(bench.questions, limit)
     foreign = out_of_scope(bench, questions) if scope else []
-    plan = plan_collections(bench, questions, foreign, systems, mixed, small)
+    plan = plan_collections(bench, questions, foreign, systems, mixed, small, standard)
     result = EvalResult(list(systems))
     total = sum(len(c.asked) * len(s) for c, s in plan)
     done = 0
