@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,13 +13,14 @@ from index.chunk import chunk, chunk_sentences
 from index.clean import clean
 from index.config import IndexSettings
 from index.embed import Embedder
-from index.errors import ArticlebotError, InputError
+from index.errors import ArticlebotError, BusyError, InputError, ModelMismatchError, StoreError
 from index.fetch import fetch, is_url
 from index.lang import detect
 from index.load import RawArticle, find_files, read_file
 from index.store import ArticleRecord, ChunkRecord, Library, SentenceRecord, chunk_id, sentence_id
 
 Progress = Callable[[str, float], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -87,16 +89,40 @@ def store_article(library: Library, embedder: Embedder, raw: RawArticle, cfg: In
     return IngestResult(raw.source, status, record.id, record.title, len(chunks))
 
 
+def _store_one(library: Library, embedder: Embedder, raw: RawArticle, cfg: IndexSettings) -> IngestResult:
+    """Store one article; its failure is its own (a one-line reason) unless the whole store refuses."""
+    try:
+        return store_article(library, embedder, raw, cfg)
+    except (BusyError, ModelMismatchError, StoreError):
+        raise  # every other article would fail the same way
+    except ArticlebotError as exc:
+        return IngestResult(raw.source, "failed", reason=str(exc))
+    except Exception as exc:  # e.g. Chroma refusing a write: the rest of the batch still goes in
+        log.exception("could not store %s", raw.source)
+        reason = " ".join(f"could not be stored ({type(exc).__name__}: {exc})".split())[:300]
+        return IngestResult(raw.source, "failed", reason=reason)
+
+
 def ingest_paths(library: Library, embedder: Embedder, paths: Sequence[str], cfg: IndexSettings,
-                 progress: Progress | None = None, identities: Mapping[str, str] | None = None
-                 ) -> list[IngestResult]:
+                 progress: Progress | None = None, identities: Mapping[str, str] | None = None,
+                 on_result: Callable[[IngestResult], None] | None = None) -> list[IngestResult]:
     """Ingest files, folders (recursively), page URLs and feeds; one bad item gets a reason and does
-    not stop the batch. ``identities`` maps a file path to the identity to store it under (an upload
+    not stop the batch; each result is also passed to ``on_result`` as soon as it is committed (a long
+    ingest reports as it goes). ``identities`` maps a file path to the identity to store it under (an upload
     lands in a fresh temp path each time; its identity must stay its name so it updates in place)."""
     urls = [p for p in paths if is_url(p)]
     files, missing = find_files([p for p in paths if not is_url(p)])
-    results = [IngestResult(path, "failed", reason=reason) for path, reason in missing]
+    results: list[IngestResult] = []
+
+    def report(result: IngestResult) -> None:
+        results.append(result)
+        if on_result:
+            on_result(result)
+
+    for path, reason in missing:
+        report(IngestResult(path, "failed", reason=reason))
     library.check_model()
+    library.check_writable()
     max_bytes = int(cfg.max_file_mb * 1_000_000)
     sources: list[str | Path] = [*files, *urls]
     for done, item in enumerate(sources):
@@ -106,13 +132,10 @@ def ingest_paths(library: Library, embedder: Embedder, paths: Sequence[str], cfg
             raws = ([read_file(item, max_bytes, (identities or {}).get(str(item)))]
                     if isinstance(item, Path) else fetch(item, max_bytes))
         except InputError as exc:
-            results.append(IngestResult(str(item), "failed", reason=str(exc)))
+            report(IngestResult(str(item), "failed", reason=str(exc)))
             continue
         for raw in raws:
-            try:
-                results.append(store_article(library, embedder, raw, cfg))
-            except InputError as exc:
-                results.append(IngestResult(raw.source, "failed", reason=str(exc)))
+            report(_store_one(library, embedder, raw, cfg))
     if progress:
         progress("done", 1.0)
     return results

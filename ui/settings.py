@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     )
 
     home: Path = Field(default_factory=default_home, description="the data directory")
+    # A Chroma server (`chroma run --path DIR --host H --port P`) shared by every replica and the CLI;
+    # empty: the embedded store under home, which one process at a time may write.
+    chroma_url: str = Field("", description="e.g. http://127.0.0.1:8000")
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Keys that may only read (ask, list): safe to put in a wiki page's widget tag.
     read_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
