@@ -166,3 +166,59 @@ def test_an_ingest_killed_mid_way_and_re_run_leaves_each_article_once(tmp_path: 
     assert len(chunk_ids) == sum(r.chunks for r in records)
     library.sync()
     assert library.lexical.chunk_ids() == chunk_ids  # the lexical index agrees with the store
+
+
+class PrefixProxy:
+    """A reverse proxy in a few lines: serves ``/bot/...`` by round-robin over the replicas, prefix stripped."""
+
+    def __init__(self, upstreams: list[str], prefix: str = "/bot") -> None:
+        self.upstreams, self.prefix, self.turn = upstreams, prefix, 0
+
+    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+        upstream = self.upstreams[self.turn % len(self.upstreams)]
+        self.turn += 1
+        query = scope["query_string"].decode()
+        url = upstream + (scope["path"].removeprefix(self.prefix) or "/") + (f"?{query}" if query else "")
+        headers = [(k.decode(), v.decode()) for k, v in scope["headers"] if k != b"host"]
+        async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+            got = await client.request(scope["method"], url, content=body, headers=headers)
+        skip = {"content-length", "transfer-encoding", "content-encoding"}
+        await send({"type": "http.response.start", "status": got.status_code,
+                    "headers": [(k.encode(), v.encode()) for k, v in got.headers.items() if k.lower() not in skip]
+                    + [(b"content-length", str(len(got.content)).encode())]})
+        await send({"type": "http.response.body", "body": got.content})
+
+
+def test_replicas_behind_a_reverse_proxy_under_a_prefix(tmp_path: Path, chroma_url: str):
+    import re
+    from contextlib import ExitStack
+
+    from ui.server import create_server, running
+    from ui.settings import Settings
+
+    collection = f"c{uuid.uuid4().hex[:8]}"
+    key = "proxy-test-key-0123456789"
+    with ExitStack() as stack:
+        replicas = []
+        for name in ("a", "b"):
+            bot = replica(tmp_path, name, collection, chroma_url)
+            settings = Settings(home=tmp_path / name, chroma_url=chroma_url, api_keys=[key])
+            replicas.append(stack.enter_context(running(create_server(bot, settings), root_path="/bot")))
+        proxy = stack.enter_context(running(PrefixProxy(replicas)))
+        added = httpx.post(f"{proxy}/bot/api/v1/articles", headers={"Authorization": f"Bearer {key}"},
+                           json={"title": "Report ships", "text": article("ships")}, timeout=TIMEOUT)
+        assert added.status_code == 201, added.text
+        for _ in replicas:  # round robin: each replica answers once
+            answer = httpx.post(f"{proxy}/bot/api/v1/ask", json={"question": "Who signed decree shipsx4?"},
+                                timeout=TIMEOUT).json()
+            assert answer["sources"][0]["title"] == "Report ships"
+        page = httpx.get(f"{proxy}/bot/", timeout=TIMEOUT).text
+        assert re.search(r'"root":\s*"http://127\.0\.0\.1:\d+/bot"', page)  # the chat's links keep the prefix
+        embed = httpx.get(f"{proxy}/bot/embed", timeout=TIMEOUT).text
+        assert 'href="embed.css"' in embed and httpx.get(f"{proxy}/bot/embed.css").status_code == 200

@@ -27,6 +27,8 @@ class ServeSettings(BaseModel):
     port: int = 7860
     max_request_kb: int = Field(1024, ge=1, description="largest request body accepted by the API")
     ui_user: str = ""
+    # The path prefix a reverse proxy serves us under (e.g. "/bot"), for the links the pages make.
+    root_path: str = ""
     ui_password: str = ""
 
 
