@@ -8,6 +8,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
 
 from index.chunk import chunk, chunk_sentences
 from index.clean import clean
@@ -21,6 +24,7 @@ from index.store import ArticleRecord, ChunkRecord, Library, SentenceRecord, chu
 
 Progress = Callable[[str, float], None]
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -75,32 +79,83 @@ def sentences_of(chunks: Sequence[ChunkRecord]) -> list[SentenceRecord]:
     return out
 
 
-def store_article(library: Library, embedder: Embedder, raw: RawArticle, cfg: IndexSettings) -> IngestResult:
-    record, chunks = prepare(raw, cfg, embedder.name)
+@dataclass(frozen=True)
+class _Staged:
+    """An article read, cleaned and cut, waiting for its vectors."""
+
+    raw: RawArticle
+    record: ArticleRecord
+    chunks: list[ChunkRecord]
+    sentences: list[SentenceRecord]
+    is_new: bool
+
+    def texts(self) -> list[str]:
+        # Chunk vectors carry the title so a question naming the article finds it.
+        return [f"{self.record.title}\n{c.text}" for c in self.chunks] + [s.text for s in self.sentences]
+
+
+def _stage(library: Library, raw: RawArticle, cfg: IndexSettings, model_name: str) -> _Staged | IngestResult:
+    record, chunks = prepare(raw, cfg, model_name)
     old = library.get(record.id)
     if old is not None and old.hash == record.hash:
         return IngestResult(raw.source, "unchanged", old.id, old.title, old.chunks)
-    sentences = sentences_of(chunks)
-    # Chunk vectors carry the title so a question naming the article finds it; one call embeds both.
-    vectors = embedder.embed([f"{record.title}\n{c.text}" for c in chunks] + [s.text for s in sentences],
-                             "passage")
-    library.put(record, chunks, vectors[:len(chunks)], sentences, vectors[len(chunks):])
-    status = "added" if old is None else "updated"
-    return IngestResult(raw.source, status, record.id, record.title, len(chunks))
+    return _Staged(raw, record, chunks, sentences_of(chunks), old is None)
 
 
-def _store_one(library: Library, embedder: Embedder, raw: RawArticle, cfg: IndexSettings) -> IngestResult:
-    """Store one article; its failure is its own (a one-line reason) unless the whole store refuses."""
+def _commit(library: Library, staged: _Staged, vectors: np.ndarray) -> IngestResult:
+    n = len(staged.chunks)
+    library.put(staged.record, staged.chunks, vectors[:n], staged.sentences, vectors[n:])
+    return _done(staged)
+
+
+def _done(staged: _Staged) -> IngestResult:
+    return IngestResult(staged.raw.source, "added" if staged.is_new else "updated", staged.record.id,
+                        staged.record.title, len(staged.chunks))
+
+
+def store_article(library: Library, embedder: Embedder, raw: RawArticle, cfg: IndexSettings) -> IngestResult:
+    staged = _stage(library, raw, cfg, embedder.name)
+    if isinstance(staged, IngestResult):
+        return staged
+    return _commit(library, staged, embedder.embed(staged.texts(), "passage"))
+
+
+def _guarded(source: str, work: Callable[[], T]) -> T | IngestResult:
+    """Run one article's step; its failure is its own (a one-line reason) unless the whole store refuses."""
     try:
-        return store_article(library, embedder, raw, cfg)
+        return work()
     except (BusyError, ModelMismatchError, StoreError):
         raise  # every other article would fail the same way
     except ArticlebotError as exc:
-        return IngestResult(raw.source, "failed", reason=str(exc))
+        return IngestResult(source, "failed", reason=str(exc))
     except Exception as exc:  # e.g. Chroma refusing a write: the rest of the batch still goes in
-        log.exception("could not store %s", raw.source)
+        log.exception("could not store %s", source)
         reason = " ".join(f"could not be stored ({type(exc).__name__}: {exc})".split())[:300]
-        return IngestResult(raw.source, "failed", reason=reason)
+        return IngestResult(source, "failed", reason=reason)
+
+
+def _store_group(library: Library, embedder: Embedder, group: Sequence[_Staged]) -> list[IngestResult]:
+    """Embed several articles in one call (the model sorts the texts by length: short sentences are not
+    padded to a chunk's length) and commit them in one write. Should either fail, each article is
+    retried alone, so that only the one at fault fails."""
+    if len(group) == 1:
+        staged = group[0]
+        return [_guarded(staged.raw.source,
+                         lambda: _commit(library, staged, embedder.embed(staged.texts(), "passage")))]
+    try:
+        vectors = embedder.embed([t for staged in group for t in staged.texts()], "passage")
+        items, offset = [], 0
+        for staged in group:
+            n, m = len(staged.chunks), len(staged.sentences)
+            items.append((staged.record, staged.chunks, vectors[offset:offset + n], staged.sentences,
+                          vectors[offset + n:offset + n + m]))
+            offset += n + m
+        library.put_many(items)
+    except (BusyError, ModelMismatchError, StoreError):
+        raise
+    except Exception:
+        return [result for staged in group for result in _store_group(library, embedder, [staged])]
+    return [_done(staged) for staged in group]
 
 
 def ingest_paths(library: Library, embedder: Embedder, paths: Sequence[str], cfg: IndexSettings,
@@ -113,11 +168,18 @@ def ingest_paths(library: Library, embedder: Embedder, paths: Sequence[str], cfg
     urls = [p for p in paths if is_url(p)]
     files, missing = find_files([p for p in paths if not is_url(p)])
     results: list[IngestResult] = []
+    group: list[_Staged] = []
+    pending = 0  # texts in the group
 
     def report(result: IngestResult) -> None:
         results.append(result)
         if on_result:
             on_result(result)
+
+    def flush() -> None:
+        for result in _store_group(library, embedder, group):
+            report(result)
+        group.clear()
 
     for path, reason in missing:
         report(IngestResult(path, "failed", reason=reason))
@@ -135,7 +197,16 @@ def ingest_paths(library: Library, embedder: Embedder, paths: Sequence[str], cfg
             report(IngestResult(str(item), "failed", reason=str(exc)))
             continue
         for raw in raws:
-            report(_store_one(library, embedder, raw, cfg))
+            staged = _guarded(raw.source, lambda r=raw: _stage(library, r, cfg, embedder.name))
+            if isinstance(staged, IngestResult):
+                report(staged)
+                continue
+            group.append(staged)
+            pending += len(staged.chunks) + len(staged.sentences)
+            if pending >= cfg.ingest_batch:
+                flush()
+                pending = 0
+    flush()
     if progress:
         progress("done", 1.0)
     return results

@@ -23,7 +23,6 @@ def migrate_sqlite(home: Path, records: ArticleRecords, owner: Owner) -> None:
         db.close()
     if model:
         records.set_model(model[0])
-    for row in rows:
-        records.put(ArticleRecord(*row))
+    records.put([ArticleRecord(*row) for row in rows])
     records.bump()
     path.rename(path.with_suffix(".sqlite3.migrated"))

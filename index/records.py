@@ -62,9 +62,9 @@ class ArticleRecords:
                              include=["metadatas", "documents"])
         return _record(got["ids"][0], got["metadatas"][0], got["documents"][0]) if got["ids"] else None
 
-    def put(self, article: ArticleRecord) -> None:
-        self.table.upsert(ids=[article.id], embeddings=_dummy(1), documents=[article.text],
-                          metadatas=[_metadata(article)])
+    def put(self, articles: Sequence[ArticleRecord]) -> None:
+        batched(self.client, self.table.upsert, [a.id for a in articles], embeddings=_dummy(len(articles)),
+                documents=[a.text for a in articles], metadatas=[_metadata(a) for a in articles])
 
     def delete(self, article_id: str) -> None:
         self.table.delete(ids=[article_id])

@@ -23,7 +23,15 @@ from index.chroma import Owner, open_client
 from index.errors import ModelMismatchError, NotFoundError
 from index.lexical import LexicalChunk, LexicalIndex, index_terms
 from index.records import ArticleRecord, ArticleRecords, newest_first
-from index.vectors import ChunkRecord, Hit, SentenceRecord, VectorCollections, chunk_id, sentence_id
+from index.vectors import (
+    ArticleVectors,
+    ChunkRecord,
+    Hit,
+    SentenceRecord,
+    VectorCollections,
+    chunk_id,
+    sentence_id,
+)
 
 __all__ = ["ArticleRecord", "ChunkRecord", "Hit", "Library", "SentenceRecord", "chunk_id", "sentence_id"]
 
@@ -85,14 +93,22 @@ class Library:
     def put(self, article: ArticleRecord, chunks: Sequence[ChunkRecord], vectors: np.ndarray,
             sentences: Sequence[SentenceRecord] = (), sentence_vectors: np.ndarray | None = None) -> None:
         """Store (or replace) an article with its chunks, its sentences and their vectors."""
+        self.put_many([(article, chunks, vectors, sentences, sentence_vectors)])
+
+    def put_many(self, items: Sequence[tuple[ArticleRecord, Sequence[ChunkRecord], np.ndarray,
+                                             Sequence[SentenceRecord], np.ndarray | None]]) -> None:
+        """``put`` for several articles in a few store calls; they become searchable together."""
         self.owner.require()
         self.check_model()
-        terms = [index_terms(article.title, c.text, article.language) for c in chunks]
+        batch = [ArticleVectors(a.id, a.language, chunks, vectors,
+                                [index_terms(a.title, c.text, a.language) for c in chunks],
+                                sentences if sentence_vectors is not None else (), sentence_vectors)
+                 for a, chunks, vectors, sentences, sentence_vectors in items]
         with self._write_lock:
             if self.records.indexed_model() != self.model_name:
                 self.records.set_model(self.model_name)
-            self.vectors.put(article.id, article.language, chunks, vectors, terms, sentences, sentence_vectors)
-            self.records.put(replace(article, chunks=len(chunks)))
+            self.vectors.put(batch)
+            self.records.put([replace(a, chunks=len(chunks)) for a, chunks, *_ in items])
             self.records.bump()
 
     def delete(self, article_id: str) -> ArticleRecord:

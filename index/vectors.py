@@ -53,6 +53,19 @@ class StoredChunk:
     terms: str | None
 
 
+@dataclass(frozen=True)
+class ArticleVectors:
+    """What one article writes to the vector collections."""
+
+    article_id: str
+    language: str
+    chunks: Sequence[ChunkRecord]
+    vectors: np.ndarray
+    terms: Sequence[str]  # each chunk's index terms (see index.lexical)
+    sentences: Sequence[SentenceRecord] = ()
+    sentence_vectors: np.ndarray | None = None
+
+
 def chunk_id(article_id: str, index: int) -> str:
     return f"{article_id}-{index:04d}"
 
@@ -90,21 +103,25 @@ class VectorCollections:
         self.reopen()
 
     # -- writes ---------------------------------------------------------------------------------
-    def put(self, article_id: str, language: str, chunks: Sequence[ChunkRecord], vectors: np.ndarray,
-            terms: Sequence[str], sentences: Sequence[SentenceRecord] = (),
-            sentence_vectors: np.ndarray | None = None) -> None:
-        """Upsert an article's vectors and delete the ones its previous version had beyond them."""
-        if sentences and sentence_vectors is not None:
-            batched(self.client, self.sentences.upsert, [s.id for s in sentences],
-                    embeddings=sentence_vectors.astype(np.float32), documents=[s.text for s in sentences],
-                    metadatas=[{"article_id": article_id, "chunk_ids": ",".join(s.chunk_ids),
-                                "language": language} for s in sentences])
+    def put(self, articles: Sequence[ArticleVectors]) -> None:
+        """Upsert articles' vectors (a few calls for many articles: each call has a fixed cost), then delete
+        the ones their previous versions had beyond them."""
+        sentences = [(a, s) for a in articles for s in a.sentences]
+        if sentences:
+            batched(self.client, self.sentences.upsert, [s.id for _, s in sentences],
+                    embeddings=np.vstack([a.sentence_vectors for a in articles if a.sentences]).astype(np.float32),
+                    documents=[s.text for _, s in sentences],
+                    metadatas=[{"article_id": a.article_id, "chunk_ids": ",".join(s.chunk_ids),
+                                "language": a.language} for a, s in sentences])
+        chunks = [(a, c, t) for a in articles for c, t in zip(a.chunks, a.terms)]
         if chunks:
-            batched(self.client, self.chunks.upsert, [c.id for c in chunks],
-                    embeddings=vectors.astype(np.float32), documents=[c.text for c in chunks],
+            batched(self.client, self.chunks.upsert, [c.id for _, c, _ in chunks],
+                    embeddings=np.vstack([a.vectors for a in articles if a.chunks]).astype(np.float32),
+                    documents=[c.text for _, c, _ in chunks],
                     metadatas=[{"article_id": c.article_id, "index": c.index, "start": c.start, "end": c.end,
-                                "language": language, "terms": t} for c, t in zip(chunks, terms)])
-        self.delete_article(article_id, keep_chunks=len(chunks), keep_sentences={s.id for s in sentences})
+                                "language": a.language, "terms": t} for a, c, t in chunks])
+        for a in articles:
+            self.delete_article(a.article_id, keep_chunks=len(a.chunks), keep_sentences={s.id for s in a.sentences})
 
     def delete_article(self, article_id: str, keep_chunks: int = 0, keep_sentences: frozenset[str] | set[str]
                        = frozenset()) -> None:

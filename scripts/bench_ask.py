@@ -87,8 +87,7 @@ def build(library: Library, n_chunks: int, dim: int, cfg: IndexSettings, seed: i
             batched(library.client, collection.upsert, rows["ids"], embeddings=vs,
                     documents=rows["documents"], metadatas=rows["metadatas"])
         library.records.set_model(library.model_name)
-        for record in records:
-            library.records.put(record)
+        library.records.put(records)
         library.records.bump()
         chunks_done += len(chunk_rows["ids"])
         print(f"  {chunks_done:,} chunks", file=sys.stderr)

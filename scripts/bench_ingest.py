@@ -98,7 +98,7 @@ def main() -> None:
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
     docs = splitter.split_documents([Document(r.text, metadata={"source": r.source}) for r in raws])
     lc = timed(f"LangChain Chroma.from_documents ({len(docs)} chunks only)", n, len(docs),
-               lambda: Chroma.from_documents(docs, LangChainEmbeddings(embedder), collection_name="lc",
+               lambda: Chroma.from_documents(docs, LangChainEmbeddings(embedder), collection_name="langchain",
                                              persist_directory=str(work / "lc")))
     print(f"pipeline overhead: ingest takes {ours / encode:.2f}x the raw encode of its texts; "
           f"from_documents is {ours / lc:.2f}x faster than ours per article (it embeds no sentences)")

@@ -48,7 +48,8 @@ def test_questions_are_answered_while_an_ingest_runs(tmp_path: Path):
     folder = tmp_path / "articles"
     write_articles(folder, 12)
     embedder = GatedEmbedder(gate_word="topic06")
-    bot = Bot(Library(tmp_path / "home", "articles", embedder.name), embedder, IndexSettings(),
+    bot = Bot(Library(tmp_path / "home", "articles", embedder.name), embedder,
+              IndexSettings(ingest_batch=1),  # one article per embedding call: the gate stops between commits
               BotSettings(answer={"min_score": -10}))
     with ThreadPoolExecutor(max_workers=4) as pool:
         ingest = pool.submit(bot.ingest, [str(folder)])
