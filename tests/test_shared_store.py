@@ -140,8 +140,9 @@ def test_an_ingest_killed_mid_way_and_re_run_leaves_each_article_once(tmp_path: 
         (folder / f"{i:03d}.txt").write_text(article(f"topic{i:03d}", 4), encoding="utf-8")
     home = tmp_path / "home"
     command = [str(BIN / "articlebot"), "ingest", str(folder)]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env=cli_env(home, "articles"))
+    # One article per write, so the kill lands among writes rather than in an embedding call.
+    env = {**cli_env(home, "articles"), "ARTICLEBOT_INDEX__INGEST_BATCH": "1"}
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     assert proc.stdout is not None
     added = 0
     for line in proc.stdout:  # one line per committed article
@@ -151,7 +152,7 @@ def test_an_ingest_killed_mid_way_and_re_run_leaves_each_article_once(tmp_path: 
             break
     proc.wait(TIMEOUT)
     assert added == 40 and proc.returncode == -signal.SIGKILL
-    rerun = subprocess.run(command, capture_output=True, text=True, env=cli_env(home, "articles"), timeout=TIMEOUT)
+    rerun = subprocess.run(command, capture_output=True, text=True, env=env, timeout=TIMEOUT)
     assert rerun.returncode == 0, rerun.stderr
     summary = dict(reversed(part.split()) for part in rerun.stdout.splitlines()[-1].split(", "))
     assert int(summary["unchanged"]) >= 40 and int(summary["added"]) + int(summary["unchanged"]) == n
