@@ -53,30 +53,29 @@ class Bot:
         self.answerer = ExtractiveAnswerer(embedder, bot_cfg.answer, self.queries, library.sentence_vectors,
                                            crowd)
         self.chain = build_chain(self.retriever, self.answerer)
-        # One lock: Chroma, SQLite and the model are shared by concurrent UI/API requests.
-        self.lock = threading.RLock()
+        # No lock around requests: the library and the embedder are safe from many threads, and a
+        # question asked during an ingest answers from the articles committed so far.
+        self._feedback_lock = threading.Lock()  # whole JSON lines in feedback.jsonl
 
     @classmethod
     def open(cls, home: Path, index_cfg: IndexSettings, bot_cfg: BotSettings,
-             progress: Progress | None = None) -> Bot:
+             progress: Progress | None = None, chroma_url: str = "") -> Bot:
+        """``chroma_url``: a Chroma server shared by replicas (else the embedded store under ``home``)."""
         embedder = make_embedder(index_cfg.embed, home / "models", progress)
-        library = Library(home, index_cfg.collection, embedder.name)
-        bot = cls(library, embedder, index_cfg, bot_cfg, Crowd(embedder, home / "models"))
-        bot.warm_crowd()
-        return bot
+        library = Library(home, index_cfg.collection, embedder.name, chroma_url)
+        return cls(library, embedder, index_cfg, bot_cfg, Crowd(embedder, home / "models"))
 
     # -- asking ---------------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[Any] | None = None, k: int | None = None,
             page_url: str | None = None) -> Answer:
         question = checked_text(question, "question", "Type a question about the articles.")
-        with self.lock:
-            self.library.check_model()
-            if self.library.count() == 0:
-                return Answer(messages.text("empty_collection", detect(question)), True,
-                              question=question, query=question)
-            page = self.library.find_by_url(page_url) if page_url else None
-            answer: Answer = self.chain.invoke({"question": question, "history": history or [],
-                                                "k": k, "prefer": page.id if page else None})
+        self.library.check_model()
+        if self.library.count() == 0:
+            return Answer(messages.text("empty_collection", detect(question)), True,
+                          question=question, query=question)
+        page = self.library.find_by_url(page_url) if page_url else None
+        answer: Answer = self.chain.invoke({"question": question, "history": history or [],
+                                            "k": k, "prefer": page.id if page else None})
         if page is not None:
             note = messages.text("scoped_to_page", title=page.title)
             answer = Answer(answer.answer, answer.abstained, answer.sources, answer.query,
@@ -86,9 +85,8 @@ class Bot:
     def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[Passage]:
         """The best chunks for ``query`` (no answer), e.g. for tools that read the passages themselves."""
         query = checked_text(query, "query", "Pass some words to search for.")
-        with self.lock:
-            self.library.check_model()
-            return self.retriever.retrieve(query, k=k, mode=mode).passages
+        self.library.check_model()
+        return self.retriever.retrieve(query, k=k, mode=mode).passages
 
     def forget_questions(self) -> None:
         """Drop the cached question vectors (a benchmark times each question as a new one)."""
@@ -105,17 +103,17 @@ class Bot:
 
     # -- the collection -------------------------------------------------------------------------
     def ingest(self, paths: Sequence[str], progress: Progress | None = None,
-               identities: Mapping[str, str] | None = None) -> list[IngestResult]:
-        with self.lock:
-            results = ingest_paths(self.library, self.embedder, paths, self.index_cfg, progress, identities)
-        self.warm_crowd()
+               identities: Mapping[str, str] | None = None,
+               on_result: Callable[[IngestResult], None] | None = None) -> list[IngestResult]:
+        results = ingest_paths(self.library, self.embedder, paths, self.index_cfg, progress, identities, on_result)
+        self.warm_crowd(results)
         return results
 
-    def warm_crowd(self) -> None:
-        """Embed the crowd of every language the collection holds now (once per model, then read from
-        disk), so that no question waits for it."""
+    def warm_crowd(self, results: Sequence[IngestResult]) -> None:
+        """Embed the crowd of the new articles' languages (once per model, then read from disk), so that no
+        question waits for it."""
         if self.crowd is not None:
-            self.crowd.warm(a.language for a in self.library.articles())
+            self.crowd.warm(a.language for r in results if r.article_id and (a := self.library.get(r.article_id)))
 
     def add_text(self, title: str, text: str, url: str = "", published: str = "",
                  author: str = "") -> IngestResult:
@@ -127,23 +125,19 @@ class Bot:
         source = url.strip() or f"text:{title}"
         raw = RawArticle(title=title, text=text, source=source, url=url.strip(),
                          published=published.strip(), author=author.strip())
-        with self.lock:
-            self.library.check_model()
-            result = store_article(self.library, self.embedder, raw, self.index_cfg)
-        self.warm_crowd()
+        self.library.check_model()
+        result = store_article(self.library, self.embedder, raw, self.index_cfg)
+        self.warm_crowd([result])
         return result
 
     def articles(self) -> list[ArticleRecord]:
-        with self.lock:
-            return self.library.articles()
+        return self.library.articles()
 
     def delete(self, article_id: str) -> ArticleRecord:
-        with self.lock:
-            return self.library.delete(article_id)
+        return self.library.delete(article_id)
 
     def reindex(self, progress: Progress | None = None) -> int:
-        with self.lock:
-            return reindex(self.library, self.embedder, self.index_cfg, progress)
+        return reindex(self.library, self.embedder, self.index_cfg, progress)
 
     def example_questions(self, n: int = 4) -> list[str]:
         """Questions drawn from the collection: about its most mentioned names, then its titles."""
@@ -162,5 +156,5 @@ class Bot:
         entry = {"time": datetime.now(UTC).isoformat(timespec="seconds"),
                  "question": question, "answer": answer, "sources": sources, "liked": liked}
         path = self.library.home / "feedback.jsonl"
-        with self.lock, path.open("a", encoding="utf-8") as out:
+        with self._feedback_lock, path.open("a", encoding="utf-8") as out:
             out.write(json.dumps(entry, ensure_ascii=False) + "\n")

@@ -1,14 +1,14 @@
 """BM25 text analysis: case and accent folding, stop words and Snowball stemming for en/fr/es/de.
 
-Pure functions; the postings live in the library's SQLite file (see ``index.store``).
+Pure functions; the postings live in memory (see ``index.lexical``).
 """
 
 from __future__ import annotations
 
 import math
 import re
+import threading
 import unicodedata
-from collections import Counter
 from functools import lru_cache
 
 _STEMMERS = {"en": "english", "fr": "french", "es": "spanish", "de": "german", "it": "italian",
@@ -37,12 +37,23 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-@lru_cache(maxsize=16)
+_local = threading.local()  # a Snowball stemmer keeps its state on itself: one per thread
+
+
 def _stemmer(lang: str):  # type: ignore[no-untyped-def]
     import snowballstemmer
 
-    name = _STEMMERS.get(lang)
-    return snowballstemmer.stemmer(name) if name else None
+    stemmers = _local.__dict__.setdefault("stemmers", {})
+    if lang not in stemmers:
+        name = _STEMMERS.get(lang)
+        stemmers[lang] = snowballstemmer.stemmer(name) if name else None
+    return stemmers[lang]
+
+
+@lru_cache(maxsize=500_000)
+def _stem(lang: str, word: str) -> str:
+    """Stemming is pure Python and slow; vocabularies repeat, so each word is stemmed once."""
+    return str(_stemmer(lang).stemWord(word))
 
 
 @lru_cache(maxsize=16)
@@ -55,13 +66,7 @@ def tokenize(text: str, lang: str) -> list[str]:
     words = re.findall(r"\w+", fold(text))
     stop = _stopwords(lang)
     words = [w for w in words if w not in stop and (len(w) > 1 or w.isdigit())]
-    stemmer = _stemmer(lang)
-    return stemmer.stemWords(words) if stemmer else words
-
-
-def term_counts(text: str, lang: str) -> tuple[Counter[str], int]:
-    terms = tokenize(text, lang)
-    return Counter(terms), len(terms)
+    return [_stem(lang, w) for w in words] if lang in _STEMMERS else words
 
 
 def bm25_weight(tf: int, df: int, n_docs: int, doc_len: int, avg_len: float,

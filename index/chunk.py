@@ -15,6 +15,7 @@ _ABBREVIATIONS = {
     "ca", "vgl", "z.b", "u.a", "d.h", "usw", "u.s", "u.k", "a.m", "p.m",
 }
 _BOUNDARY = re.compile(r"[.!?…]+[\"'»”’)\]]*\s+|\n\s*\n|\n(?=\s*[-*•#])")
+_LAST_WORD = re.compile(r"([\w.]+)$")
 _OPENING = re.compile(r"[\"'«“‘(\[¿¡\-–—]*\s*[A-ZÀ-ÖØ-Þ0-9ÉÈÊÎÔÛÇ]")
 
 
@@ -33,7 +34,8 @@ class Chunk:
 
 def _is_abbreviation(text: str, dot: int) -> bool:
     """True when the period at ``dot`` closes an abbreviation or an initial, not a sentence."""
-    word = re.search(r"([\w.]+)$", text[:dot])
+    # Only the last few characters: searching all of text[:dot] made long articles quadratic.
+    word = _LAST_WORD.search(text, max(0, dot - 40), dot)
     if not word:
         return False
     token = word.group(1).lower().strip(".")

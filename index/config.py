@@ -20,4 +20,7 @@ class IndexSettings(BaseModel):
     chunk_overlap: int = Field(150, ge=0, description="overlap between chunks in characters")
     max_file_mb: float = Field(10.0, gt=0, description="larger files are refused")
     collection: str = "articles"
+    # Several articles' texts in one embedding call, sorted by length by the model: sentences are not
+    # padded to the length of a chunk. 1 embeds each article alone.
+    ingest_batch: int = Field(256, ge=1, description="texts embedded per call during an ingest")
     embed: EmbedSettings = EmbedSettings()

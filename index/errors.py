@@ -42,3 +42,9 @@ class ModelMismatchError(ArticlebotError):
 
 class BusyError(ArticlebotError):
     status = 503
+
+
+class StoreError(ArticlebotError):
+    """The vector store cannot be reached (e.g. the Chroma server is down)."""
+
+    status = 503

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
 
 from index.chunk import chunk, chunk_sentences
 from index.clean import clean
 from index.config import IndexSettings
 from index.embed import Embedder
-from index.errors import ArticlebotError, InputError
+from index.errors import ArticlebotError, BusyError, InputError, ModelMismatchError, StoreError
 from index.fetch import fetch, is_url
 from index.lang import detect
 from index.load import RawArticle, find_files, read_file
 from index.store import ArticleRecord, ChunkRecord, Library, SentenceRecord, chunk_id, sentence_id
 
 Progress = Callable[[str, float], None]
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -73,30 +79,112 @@ def sentences_of(chunks: Sequence[ChunkRecord]) -> list[SentenceRecord]:
     return out
 
 
-def store_article(library: Library, embedder: Embedder, raw: RawArticle, cfg: IndexSettings) -> IngestResult:
-    record, chunks = prepare(raw, cfg, embedder.name)
+@dataclass(frozen=True)
+class _Staged:
+    """An article read, cleaned and cut, waiting for its vectors."""
+
+    raw: RawArticle
+    record: ArticleRecord
+    chunks: list[ChunkRecord]
+    sentences: list[SentenceRecord]
+    is_new: bool
+
+    def texts(self) -> list[str]:
+        # Chunk vectors carry the title so a question naming the article finds it.
+        return [f"{self.record.title}\n{c.text}" for c in self.chunks] + [s.text for s in self.sentences]
+
+
+def _stage(library: Library, raw: RawArticle, cfg: IndexSettings, model_name: str) -> _Staged | IngestResult:
+    record, chunks = prepare(raw, cfg, model_name)
     old = library.get(record.id)
     if old is not None and old.hash == record.hash:
         return IngestResult(raw.source, "unchanged", old.id, old.title, old.chunks)
-    sentences = sentences_of(chunks)
-    # Chunk vectors carry the title so a question naming the article finds it; one call embeds both.
-    vectors = embedder.embed([f"{record.title}\n{c.text}" for c in chunks] + [s.text for s in sentences],
-                             "passage")
-    library.put(record, chunks, vectors[:len(chunks)], sentences, vectors[len(chunks):])
-    status = "added" if old is None else "updated"
-    return IngestResult(raw.source, status, record.id, record.title, len(chunks))
+    return _Staged(raw, record, chunks, sentences_of(chunks), old is None)
+
+
+def _commit(library: Library, staged: _Staged, vectors: np.ndarray) -> IngestResult:
+    n = len(staged.chunks)
+    library.put(staged.record, staged.chunks, vectors[:n], staged.sentences, vectors[n:])
+    return _done(staged)
+
+
+def _done(staged: _Staged) -> IngestResult:
+    return IngestResult(staged.raw.source, "added" if staged.is_new else "updated", staged.record.id,
+                        staged.record.title, len(staged.chunks))
+
+
+def store_article(library: Library, embedder: Embedder, raw: RawArticle, cfg: IndexSettings) -> IngestResult:
+    staged = _stage(library, raw, cfg, embedder.name)
+    if isinstance(staged, IngestResult):
+        return staged
+    return _commit(library, staged, embedder.embed(staged.texts(), "passage"))
+
+
+def _guarded(source: str, work: Callable[[], T]) -> T | IngestResult:
+    """Run one article's step; its failure is its own (a one-line reason) unless the whole store refuses."""
+    try:
+        return work()
+    except (BusyError, ModelMismatchError, StoreError):
+        raise  # every other article would fail the same way
+    except ArticlebotError as exc:
+        return IngestResult(source, "failed", reason=str(exc))
+    except Exception as exc:  # e.g. Chroma refusing a write: the rest of the batch still goes in
+        log.exception("could not store %s", source)
+        reason = " ".join(f"could not be stored ({type(exc).__name__}: {exc})".split())[:300]
+        return IngestResult(source, "failed", reason=reason)
+
+
+def _store_group(library: Library, embedder: Embedder, group: Sequence[_Staged]) -> list[IngestResult]:
+    """Embed several articles in one call (the model sorts the texts by length: short sentences are not
+    padded to a chunk's length) and commit them in one write. Should either fail, each article is
+    retried alone, so that only the one at fault fails."""
+    if len(group) == 1:
+        staged = group[0]
+        return [_guarded(staged.raw.source,
+                         lambda: _commit(library, staged, embedder.embed(staged.texts(), "passage")))]
+    try:
+        vectors = embedder.embed([t for staged in group for t in staged.texts()], "passage")
+        items, offset = [], 0
+        for staged in group:
+            n, m = len(staged.chunks), len(staged.sentences)
+            items.append((staged.record, staged.chunks, vectors[offset:offset + n], staged.sentences,
+                          vectors[offset + n:offset + n + m]))
+            offset += n + m
+        library.put_many(items)
+    except (BusyError, ModelMismatchError, StoreError):
+        raise
+    except Exception:
+        return [result for staged in group for result in _store_group(library, embedder, [staged])]
+    return [_done(staged) for staged in group]
 
 
 def ingest_paths(library: Library, embedder: Embedder, paths: Sequence[str], cfg: IndexSettings,
-                 progress: Progress | None = None, identities: Mapping[str, str] | None = None
-                 ) -> list[IngestResult]:
+                 progress: Progress | None = None, identities: Mapping[str, str] | None = None,
+                 on_result: Callable[[IngestResult], None] | None = None) -> list[IngestResult]:
     """Ingest files, folders (recursively), page URLs and feeds; one bad item gets a reason and does
-    not stop the batch. ``identities`` maps a file path to the identity to store it under (an upload
+    not stop the batch; each result is also passed to ``on_result`` as soon as it is committed (a long
+    ingest reports as it goes). ``identities`` maps a file path to the identity to store it under (an upload
     lands in a fresh temp path each time; its identity must stay its name so it updates in place)."""
     urls = [p for p in paths if is_url(p)]
     files, missing = find_files([p for p in paths if not is_url(p)])
-    results = [IngestResult(path, "failed", reason=reason) for path, reason in missing]
+    results: list[IngestResult] = []
+    group: list[_Staged] = []
+    pending = 0  # texts in the group
+
+    def report(result: IngestResult) -> None:
+        results.append(result)
+        if on_result:
+            on_result(result)
+
+    def flush() -> None:
+        for result in _store_group(library, embedder, group):
+            report(result)
+        group.clear()
+
+    for path, reason in missing:
+        report(IngestResult(path, "failed", reason=reason))
     library.check_model()
+    library.check_writable()
     max_bytes = int(cfg.max_file_mb * 1_000_000)
     sources: list[str | Path] = [*files, *urls]
     for done, item in enumerate(sources):
@@ -106,13 +194,19 @@ def ingest_paths(library: Library, embedder: Embedder, paths: Sequence[str], cfg
             raws = ([read_file(item, max_bytes, (identities or {}).get(str(item)))]
                     if isinstance(item, Path) else fetch(item, max_bytes))
         except InputError as exc:
-            results.append(IngestResult(str(item), "failed", reason=str(exc)))
+            report(IngestResult(str(item), "failed", reason=str(exc)))
             continue
         for raw in raws:
-            try:
-                results.append(store_article(library, embedder, raw, cfg))
-            except InputError as exc:
-                results.append(IngestResult(raw.source, "failed", reason=str(exc)))
+            staged = _guarded(raw.source, lambda r=raw: _stage(library, r, cfg, embedder.name))
+            if isinstance(staged, IngestResult):
+                report(staged)
+                continue
+            group.append(staged)
+            pending += len(staged.chunks) + len(staged.sentences)
+            if pending >= cfg.ingest_batch:
+                flush()
+                pending = 0
+    flush()
     if progress:
         progress("done", 1.0)
     return results

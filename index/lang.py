@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 SUPPORTED = ("en", "fr", "es", "de", "it", "pt", "nl")
+_loading = threading.Lock()
+
+
+def _identifier():  # type: ignore[no-untyped-def]
+    # One load for all threads: lru_cache alone let 20 concurrent first questions load it 20 times
+    # (a second of CPU each), which the load benchmark saw as 26 s answers.
+    with _loading:
+        return _load()
 
 
 @lru_cache(maxsize=1)
-def _identifier():  # type: ignore[no-untyped-def]
+def _load():  # type: ignore[no-untyped-def]
     from py3langid.langid import _load_identifier
 
     return _load_identifier(norm_probs=True, langs=list(SUPPORTED))

@@ -305,7 +305,7 @@ def test_embed_sends_frame_ancestors_csp(server: TestClient) -> None:
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     csp = response.headers["content-security-policy"]
     assert f"frame-ancestors 'self' {GOOD_ORIGIN}" in csp and "script-src 'self'" in csp
-    assert "<script src=\"/embed.js\"" in response.text and "http" not in response.text  # no CDN
+    assert "<script src=\"embed.js\"" in response.text and "http" not in response.text  # no CDN
 
 
 def test_widget_and_assets_are_served_to_anyone(server: TestClient) -> None:

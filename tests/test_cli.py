@@ -54,7 +54,7 @@ def test_data_dir_flag_wins_over_the_environment(home: Path, tmp_path: Path, sam
                                                  capsys: pytest.CaptureFixture[str]):
     other = tmp_path / "other"
     run(capsys, "--data-dir", str(other), "ingest", str(sample_article))
-    assert (other / "library.sqlite3").exists() and not home.exists()
+    assert (other / "chroma").exists() and not home.exists()
 
 
 def test_ingest_summary_counts_and_failure_exit_code(home: Path, sample_article: Path, tmp_path: Path,
@@ -97,7 +97,8 @@ def test_a_library_without_sentence_vectors_is_told_to_reindex(home: Path, sampl
 
     run(capsys, "ingest", str(sample_article))
     library = Library(home, "articles", "hash-256")
-    library.sentences.delete(ids=library.sentences.get(include=[])["ids"])  # as built by an older version
+    sentences = library.vectors.sentences
+    sentences.delete(ids=sentences.get(include=[])["ids"])  # as built by an older version
     library.close()
     code, out, err = run(capsys, "ask", "Qui a confirmé l'agression ?")
     assert code == 0 and "Abdul Aziz Bek" in out and "articlebot reindex" in err

@@ -1,4 +1,4 @@
-"""Ingestion into a real Chroma + SQLite library, with the hashing fake embedder (no semantics needed)."""
+"""Ingestion into a real Chroma library, with the hashing fake embedder (no semantics needed)."""
 
 from pathlib import Path
 
@@ -29,7 +29,7 @@ def article(title: str, n: int) -> str:
 
 
 def vector_ids(library: Library) -> list[str]:
-    return sorted(library.collection.get(include=[])["ids"])
+    return sorted(library.vectors.chunks.get(include=[])["ids"])
 
 
 def test_reingest_is_idempotent(library: Library, tmp_path: Path):
@@ -52,8 +52,8 @@ def test_changed_file_replaces_its_chunks_without_orphans(library: Library, tmp_
     assert result[0].status == "updated"
     assert len(after) == result[0].chunks < len(before)
     assert set(after) <= set(before)  # deterministic ids: the same positions are overwritten
-    postings_chunks = {r[0] for r in library.db.execute("SELECT DISTINCT chunk_id FROM postings")}
-    assert postings_chunks == set(after)
+    library.sync()
+    assert library.lexical.chunk_ids() == set(after)
     assert all("sentence 5 " not in h.chunk.text for h in library.bm25_search("sentence", "en", 50))
 
 
@@ -90,8 +90,8 @@ def test_folder_is_ingested_recursively_and_bad_files_do_not_stop_the_batch(libr
 
 
 def test_vectors_of_uncommitted_articles_are_not_searchable(library: Library):
-    # An interrupted run may have upserted vectors without committing the article row.
-    library.collection.upsert(ids=["ghost-0000"], embeddings=[HashEmbedder().embed(["x"], "passage")[0]],
+    # An interrupted run may have upserted vectors without committing the article record.
+    library.vectors.chunks.upsert(ids=["ghost-0000"], embeddings=[HashEmbedder().embed(["x"], "passage")[0]],
                               documents=["ghost"], metadatas=[{"article_id": "ghost", "index": 0,
                                                                "start": 0, "end": 5, "language": "en"}])
     assert library.dense_search(HashEmbedder().embed(["ghost"], "query")[0], 5) == []
@@ -120,13 +120,13 @@ def test_an_upload_updates_in_place_under_its_identity(library: Library, tmp_pat
 
 
 def sentence_ids(library: Library) -> list[str]:
-    return sorted(library.sentences.get(include=[])["ids"])
+    return sorted(library.vectors.sentences.get(include=[])["ids"])
 
 
 def test_sentences_are_stored_once_with_every_chunk_that_holds_them(library: Library, tmp_path: Path):
     path = write(tmp_path / "a.txt", article("Bridges", 20))
     result = ingest_paths(library, HashEmbedder(), [str(path)], CFG)[0]
-    got = library.sentences.get(include=["documents", "metadatas"])
+    got = library.vectors.sentences.get(include=["documents", "metadatas"])
     assert len(got["ids"]) == 20 == len(set(got["documents"]))  # the overlap's repeats are stored once
     holders = [m["chunk_ids"].split(",") for m in got["metadatas"]]
     assert {c for h in holders for c in h} == set(vector_ids(library)) and len(vector_ids(library)) == result.chunks
@@ -147,7 +147,7 @@ def test_updating_and_deleting_an_article_leaves_no_stale_sentences(library: Lib
     first, floods = ingest_paths(library, HashEmbedder(), [str(path), str(other)], CFG)
     write(path, article("Bridges", 3))
     ingest_paths(library, HashEmbedder(), [str(path)], CFG)
-    texts = library.sentences.get(where={"article_id": first.article_id}, include=["documents"])["documents"]
+    texts = library.vectors.sentences.get(where={"article_id": first.article_id}, include=["documents"])["documents"]
     assert len(texts) == 3 and not any("sentence 5 " in t for t in texts)
     library.delete(first.article_id)
     assert all(i.startswith(floods.article_id) for i in sentence_ids(library)) and len(sentence_ids(library)) == 4
@@ -166,12 +166,69 @@ def test_salience_compares_the_best_sentence_with_the_crowd_once_there_is_one(li
 
     write(tmp_path / "a.txt", random_article("Bridges", 250))
     ingest_paths(library, HashEmbedder(), [str(tmp_path / "a.txt")], CFG)
-    some = library.sentences.get(include=["documents"])["documents"][17]
+    some = library.vectors.sentences.get(include=["documents"])["documents"][17]
     query = HashEmbedder().embed([some], "query")[0]
     assert library.sentence_salience(query, 100) is None  # 250 sentences: too few to call 100 a crowd
     write(tmp_path / "b.txt", random_article("Floods", 100))
     ingest_paths(library, HashEmbedder(), [str(tmp_path / "b.txt")], CFG)
-    got = library.sentences.get(include=["embeddings"])
+    got = library.vectors.sentences.get(include=["embeddings"])
     sims = np.sort(np.asarray(got["embeddings"]) @ query)[::-1]
     assert len(sims) == 350 and sims[0] == pytest.approx(1.0, abs=1e-5)
     assert library.sentence_salience(query, 100) == pytest.approx(sims[0] - sims[99], abs=1e-4)
+
+
+def test_an_article_larger_than_a_chroma_batch_ingests_beside_a_small_one(library: Library, tmp_path: Path):
+    sentences = 6000
+    assert sentences > library.client.get_max_batch_size()  # one write of its sentences would be refused
+    write(tmp_path / "in" / "big.txt", article("Atlas", sentences))
+    write(tmp_path / "in" / "small.txt", article("Floods", 4))
+    big, small = ingest_paths(library, HashEmbedder(), [str(tmp_path / "in")], IndexSettings())
+    assert (big.status, small.status) == ("added", "added")
+    assert library.vectors.sentence_count() == sentences + 4
+    assert library.vectors.chunk_count() == big.chunks + small.chunks
+    last = library.vectors.sentences.get(where={"article_id": big.article_id}, include=["documents"])
+    assert "This is sentence 5999 of the article about Atlas." in last["documents"]
+
+
+def test_one_failing_article_gets_a_reason_and_the_rest_go_in(library: Library, tmp_path: Path):
+    class Failing(HashEmbedder):
+        def embed(self, texts, kind):  # type: ignore[no-untyped-def]
+            if any("Cursed" in t for t in texts):
+                raise RuntimeError("the model ran out of memory\non this one")
+            return super().embed(texts, kind)
+
+    for title in ("Bridges", "Cursed", "Floods"):
+        write(tmp_path / "in" / f"{title}.txt", article(title, 4))
+    results = ingest_paths(library, Failing(), [str(tmp_path / "in")], CFG)
+    assert [r.status for r in results] == ["added", "failed", "added"]
+    assert results[1].reason == "could not be stored (RuntimeError: the model ran out of memory on this one)"
+    assert library.count() == 2
+
+
+def test_a_library_from_the_sqlite_era_is_migrated(tmp_path: Path):
+    import sqlite3
+
+    home = tmp_path / "home"
+    path = write(tmp_path / "a.txt", article("Bridges", 12))
+    first = Library(home, "articles", HashEmbedder().name)
+    [result] = ingest_paths(first, HashEmbedder(), [str(path)], CFG)
+    record = first.get(result.article_id)
+    first.close()
+    # What the old version kept in SQLite beside the same Chroma collections.
+    first.client.delete_collection("articles_articles")
+    first.client.delete_collection("articles_meta")
+    db = sqlite3.connect(home / "library.sqlite3")
+    db.executescript("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                     "CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT, source TEXT, url TEXT, language TEXT,"
+                     " published TEXT, author TEXT, ingested_at TEXT, hash TEXT, chunks INTEGER, text TEXT);")
+    assert record is not None
+    db.execute("INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?)", (
+        record.id, record.title, record.source, record.url, record.language, record.published, record.author,
+        record.ingested_at, record.hash, record.chunks, record.text))
+    db.execute("INSERT INTO meta VALUES ('embed_model', 'hash-256')")
+    db.commit()
+    db.close()
+    library = Library(home, "articles", HashEmbedder().name)
+    assert library.get(record.id) == record and library.indexed_model() == "hash-256"
+    assert library.bm25_search("bridges sentence", "en", 3)  # postings rebuilt from the stored chunks
+    assert not (home / "library.sqlite3").exists()

@@ -150,7 +150,7 @@ def test_chat_flow(browser: Any, app_url: str, real_bot: Bot) -> None:
     page.locator("#ab-upload input[type=file]").set_input_files(str(ARTICLE))
     expect(page.locator("#ab-upload")).to_contain_text(ARTICLE.name)
     page.locator("#ab-add-files").click()
-    expect(page.locator("#ab-results")).to_contain_text("added")
+    expect(page.locator("#ab-results")).to_contain_text("added", timeout=TIMEOUT)  # the real model embeds the upload
     expect(page.locator("#ab-articles")).to_contain_text("Les talibans attaquent")
     shot(page, "articles")
 

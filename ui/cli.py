@@ -83,7 +83,8 @@ def open_bot(settings: Settings) -> Bot:
     from bot.service import Bot
     from ui.progress import Bar
 
-    return Bot.open(settings.home, settings.index, settings.bot, progress=Bar("model"))
+    return Bot.open(settings.home, settings.index, settings.bot, progress=Bar("model"),
+                    chroma_url=settings.chroma_url)
 
 
 def print_answer(answer: Any, as_json: bool) -> None:
@@ -98,16 +99,21 @@ def print_answer(answer: Any, as_json: bool) -> None:
         print(f"      “{s.quote}”")
 
 
+def result_line(r: Any) -> str:
+    detail = f"{r.title} ({r.chunks} chunks, id {r.article_id})" if r.status != "failed" else r.reason
+    return f"{r.status:9} {r.source}: {detail}"
+
+
 def cmd_ingest(bot: Bot, args: argparse.Namespace) -> int:
     from ui.progress import Bar
 
-    results = bot.ingest(args.paths, progress=None if args.json else Bar("ingest"))
     if args.json:
+        results = bot.ingest(args.paths)
         print(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2))
     else:
-        for r in results:
-            detail = f"{r.title} ({r.chunks} chunks, id {r.article_id})" if r.status != "failed" else r.reason
-            print(f"{r.status:9} {r.source}: {detail}")
+        # One line per article as soon as it is committed: a long ingest shows what is already searchable.
+        results = bot.ingest(args.paths, progress=Bar("ingest"),
+                             on_result=lambda r: print(result_line(r), flush=True))
         counts = {s: sum(r.status == s for r in results) for s in ("added", "updated", "unchanged", "failed")}
         print(", ".join(f"{n} {s}" for s, n in counts.items()))
     return 1 if any(r.status == "failed" for r in results) else 0

@@ -197,13 +197,16 @@ def serve(bot: Bot, settings: Settings, host: str, port: int) -> None:
     print(f"articlebot: chat {base}/  API {base}/docs  widget {base}/widget.js  MCP {base}{MCP_ENDPOINT}")
     if not settings.api_keys:
         print("articlebot: no API keys set (ARTICLEBOT_API_KEYS): the API is read-only.")
-    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5,
+                root_path=settings.serve.root_path)
 
 
 @contextlib.contextmanager
-def running(app: ASGIApp, host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0) -> Iterator[str]:
+def running(app: ASGIApp, host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0,
+            root_path: str = "") -> Iterator[str]:
     """Run ``app`` with uvicorn in a background thread; yields its base URL (tests, notebooks)."""
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
+                                           root_path=root_path))
     thread = threading.Thread(target=server.run, name="articlebot-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

@@ -27,6 +27,8 @@ class ServeSettings(BaseModel):
     port: int = 7860
     max_request_kb: int = Field(1024, ge=1, description="largest request body accepted by the API")
     ui_user: str = ""
+    # The path prefix a reverse proxy serves us under (e.g. "/bot"), for the links the pages make.
+    root_path: str = ""
     ui_password: str = ""
 
 
@@ -36,6 +38,9 @@ class Settings(BaseSettings):
     )
 
     home: Path = Field(default_factory=default_home, description="the data directory")
+    # A Chroma server (`chroma run --path DIR --host H --port P`) shared by every replica and the CLI;
+    # empty: the embedded store under home, which one process at a time may write.
+    chroma_url: str = Field("", description="e.g. http://127.0.0.1:8000")
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Keys that may only read (ask, list): safe to put in a wiki page's widget tag.
     read_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -99,7 +99,7 @@
     var body = { question: question, history: history_.slice(-8) };
     if (pageUrl) body.page_url = pageUrl;
     try {
-      var response = await fetch("/api/v1/ask/stream", {
+      var response = await fetch("api/v1/ask/stream", {  // relative: works behind a proxy prefix too
         method: "POST", headers: headers, body: JSON.stringify(body), credentials: "omit"
       });
       if (!response.ok) {

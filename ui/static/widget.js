@@ -12,7 +12,8 @@
   function option(name, fallback) {
     return (script && script.getAttribute("data-" + name)) || config[name] || fallback;
   }
-  var server = option("server", script && script.src ? new URL(script.src, location.href).origin : "");
+  // The folder widget.js is served from, so a server behind a proxy prefix (root_path) works too.
+  var server = option("server", script && script.src ? new URL(".", new URL(script.src, location.href)).href.replace(/\/$/, "") : "");
   var title = option("title", "Ask the articles");
   var side = option("position", "right") === "left" ? "left" : "right";
   var key = option("key", "");
