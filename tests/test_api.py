@@ -160,6 +160,28 @@ def test_reads_need_a_key_when_configured(bot: Bot, tmp_path: Path) -> None:
     assert client.get("/api/v1/health").status_code == 200
 
 
+def test_asks_over_the_limit_get_429_with_retry_after(bot: Bot, tmp_path: Path) -> None:
+    client = client_for(bot, tmp_path, serve=ServeSettings(rate_limit_ask="2/minute"))
+    for _ in range(2):
+        assert client.post("/api/v1/ask", json={"question": "Who?"}).status_code == 200
+    for path in ("/api/v1/ask", "/api/v1/ask/stream"):  # one budget for both ways of asking
+        response = client.post(path, json={"question": "Who?"})
+        error = assert_error(response, 429, "too_many_requests")
+        assert 1 <= int(response.headers["retry-after"]) <= 60
+        assert "ARTICLEBOT_SERVE__RATE_LIMIT_ASK" in error["hint"]
+    assert client.get("/api/v1/articles").status_code == 200  # listing is not an ask
+
+
+def test_writes_over_the_limit_get_429(bot: Bot, tmp_path: Path) -> None:
+    client = client_for(bot, tmp_path, serve=ServeSettings(rate_limit_write="1/minute"))
+    assert_error(client.delete("/api/v1/articles/abc", headers=AUTH), 404, "not_found")  # counts
+    response = client.post("/api/v1/articles", json=ARTICLE, headers=AUTH)
+    assert_error(response, 429, "too_many_requests")
+    assert "retry-after" in response.headers
+    # Without a key: refused as unauthorized, before the limit is consulted.
+    assert_error(client.post("/api/v1/articles", json=ARTICLE), 401, "unauthorized")
+
+
 class WithReadKeys(Settings):
     read_keys: list[str] = Field(default_factory=list)  # optional on Settings: read when present
 
