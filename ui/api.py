@@ -329,13 +329,9 @@ def client_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def rate_limits(settings: Settings) -> RateLimits:
-    return RateLimits(settings.serve.rate_limit_ask, settings.serve.rate_limit_write)
-
-
 def create_api(bot: Bot, settings: Settings, limits: RateLimits | None = None) -> FastAPI:
     """The API app. The server mounts the chat UI on top of it (sharing ``limits`` with it)."""
-    limits = limits or rate_limits(settings)
+    limits = limits or RateLimits.from_settings(settings)
     keys = KeyRing(settings.api_keys)
     # Read-only keys (ARTICLEBOT_READ_KEYS, for the widget's data-key) pass read checks only.
     read_keys = KeyRing([*settings.api_keys, *settings.read_keys])

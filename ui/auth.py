@@ -9,9 +9,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from index.errors import ArticlebotError
+
+if TYPE_CHECKING:
+    from ui.settings import Settings
 
 KEYS_HINT = "Set ARTICLEBOT_API_KEYS (comma-separated) on the server and send 'Authorization: Bearer KEY'."
 
@@ -119,6 +123,11 @@ class UiAccess:
         self._user = ui_user
         self._password = KeyRing([ui_password] if ui_user and ui_password else [])
         self.require_key_for_read = require_key_for_read
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> UiAccess:
+        return cls(settings.api_keys, settings.read_keys, settings.serve.ui_user, settings.serve.ui_password,
+                   settings.require_key_for_read)
 
     @property
     def writes_open(self) -> bool:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from index.errors import ArticlebotError
+
+if TYPE_CHECKING:
+    from ui.settings import Settings
 
 Action = Literal["ask", "write"]
 SETTING = {"ask": "ARTICLEBOT_SERVE__RATE_LIMIT_ASK", "write": "ARTICLEBOT_SERVE__RATE_LIMIT_WRITE"}
@@ -49,6 +52,10 @@ class RateLimits:
     def __init__(self, ask: str = "", write: str = "") -> None:
         self._limits = {"ask": parse_limit(ask), "write": parse_limit(write)}
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RateLimits:
+        return cls(settings.serve.rate_limit_ask, settings.serve.rate_limit_write)
 
     def hit(self, action: Action, client: str) -> None:
         """Count one ``action`` by ``client``; raise RateLimitError when it is over the limit."""

@@ -24,8 +24,10 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from index.errors import ArticlebotError
+from ui import texts
 from ui.api import MCP_PREFIX, create_api, error_response, under
-from ui.auth import AuthError, KeyRing, OriginPolicy
+from ui.auth import AuthError, KeyRing, OriginPolicy, UiAccess
+from ui.ratelimit import RateLimits
 
 if TYPE_CHECKING:
     from bot.service import Bot
@@ -158,7 +160,7 @@ def placeholder_ui() -> gr.Blocks:
     return blocks
 
 
-def load_ui(bot: Bot, settings: Settings) -> gr.Blocks:
+def load_ui(bot: Bot, settings: Settings, limits: RateLimits | None = None) -> gr.Blocks:
     try:
         from ui.gradio_app import create_app
     except ModuleNotFoundError as exc:
@@ -166,18 +168,14 @@ def load_ui(bot: Bot, settings: Settings) -> gr.Blocks:
             raise
         log.warning("ui.gradio_app is missing: serving a placeholder page at /")
         return placeholder_ui()
-    return create_app(bot, settings)
-
-
-def ui_auth(settings: Settings) -> tuple[str, str] | None:
-    serve = settings.serve
-    return (serve.ui_user, serve.ui_password) if serve.ui_user and serve.ui_password else None
+    return create_app(bot, settings, limits)
 
 
 # -- the server ------------------------------------------------------------------------------------
 def create_server(bot: Bot, settings: Settings, ui: gr.Blocks | None = None) -> FastAPI:
     """API + embed routes + MCP tools + the chat UI at "/" (``ui`` defaults to ui.gradio_app)."""
-    app = create_api(bot, settings)
+    limits = RateLimits.from_settings(settings)  # one budget per client for the API and the UI
+    app = create_api(bot, settings, limits)
     add_embed_routes(app, app.state.origins)
     if mcp_available():
         if settings.require_key_for_read:
@@ -186,7 +184,11 @@ def create_server(bot: Bot, settings: Settings, ui: gr.Blocks | None = None) -> 
         gr.mount_gradio_app(app, mcp_blocks(bot), path=MCP_PREFIX, mcp_server=True, footer_links=[])
     else:
         log.warning("the 'mcp' package is not installed: no MCP tools (pip install 'mcp>=1.21,<2')")
-    gr.mount_gradio_app(app, ui or load_ui(bot, settings), path="/", auth=ui_auth(settings),
+    # The page itself asks for a login only when reads need a key (the same rule as the API); the
+    # article writes inside it need the admin sign-in (ui.gradio_app).
+    access = UiAccess.from_settings(settings)
+    gr.mount_gradio_app(app, ui or load_ui(bot, settings, limits), path="/", auth=access.page_login(),
+                        auth_message=texts.text("page_login") if access.page_login() else None,
                         mcp_server=False)
     return app
 
