@@ -141,7 +141,7 @@ def test_ui_password_is_an_admin_sign_in() -> None:
 def test_no_keys_means_open_writes_and_says_so(bot: Bot) -> None:
     ui = ChatUI(bot, UiAccess())
     assert ui.access.writes_open and ui.may_write(False, None)
-    assert "No API key is configured" in ui.on_load(None)[3].value
+    assert "No API key is configured" in ui.role_outputs(False, None)[2]["value"]
 
 
 def test_ui_asks_over_the_limit_are_refused_with_a_message(bot: Bot) -> None:

@@ -227,11 +227,15 @@ class ChatUI:
         admin = self.may_write(signed_in, request)
         note = texts.text("writes_open" if self.access.writes_open else
                           "signed_in" if admin else "sign_in_needed")
-        return (gr.Column(visible=not admin), gr.Column(visible=admin), gr.Markdown(note))
+        return (gr.update(visible=not admin), gr.update(visible=admin), gr.update(value=note))
 
     def on_load(self, request: gr.Request | None = None) -> tuple[Any, ...]:
         """(signed-in state, sign-in form, admin tools, status): a page login as ui_user is the admin."""
         admin = self.access.is_admin_login(getattr(request, "username", None))
+        if not admin:
+            # Nothing to change; and a load event that re-sends a hidden column's visibility stops
+            # later events from showing it (seen in Gradio 6.17).
+            return admin, gr.skip(), gr.skip(), gr.skip()
         return (admin, *self.role_outputs(admin, request))
 
     # chat
@@ -366,7 +370,10 @@ class ChatUI:
             warn(f"{len(failed)} of {len(results)} failed: "
                  + "; ".join(esc(f"{Path(r.source).name}: {r.reason}") for r in failed[:3]))
         else:
-            gr.Info(f"{len(results)} article(s) ready.", duration=4)
+            ready = sum(r.status in ("added", "updated", "unchanged") for r in results)
+            passed = len(results) - ready
+            extra = f" {passed} skipped or duplicate: see the reasons below." if passed else ""
+            gr.Info(f"{ready} article(s) ready.{extra}", duration=4)
 
 
 def result_row(r: IngestResult) -> list[Any]:
