@@ -1,4 +1,5 @@
-"""Ingestion: raw article -> cleaned record + chunks -> vectors -> library. Idempotent by hash."""
+"""Ingestion: raw article -> cleaned record + chunks -> vectors -> library. Idempotent by hash; the
+same text (or canonical URL) under a second identity is reported as a duplicate, not stored twice."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ Progress = Callable[[str, float], None]
 @dataclass(frozen=True)
 class IngestResult:
     source: str
-    status: str  # added | updated | unchanged | failed
+    status: str  # added | updated | unchanged | duplicate | skipped | failed
     article_id: str = ""
     title: str = ""
     chunks: int = 0
@@ -73,11 +74,29 @@ def sentences_of(chunks: Sequence[ChunkRecord]) -> list[SentenceRecord]:
     return out
 
 
-def store_article(library: Library, embedder: Embedder, raw: RawArticle, cfg: IndexSettings) -> IngestResult:
+def duplicate_of(library: Library, record: ArticleRecord, url: str) -> IngestResult | None:
+    """A result naming the article already stored under another identity with the same cleaned text
+    or the same canonical ``url``; None when there is none."""
+    twin = library.find_by_text(record.text)
+    same = "text"
+    if (twin is None or twin.id == record.id) and url:
+        twin, same = library.find_by_url(url), "address"
+    if twin is None or twin.id == record.id:
+        return None
+    return IngestResult(record.source, "duplicate", twin.id, twin.title, twin.chunks,
+                        reason=f"the same {same} as “{twin.title}” (id {twin.id}, from {twin.source}), "
+                               "already stored; delete that one first to store this one instead")
+
+
+def store_article(library: Library, embedder: Embedder, raw: RawArticle, cfg: IndexSettings,
+                  check_duplicates: bool = True) -> IngestResult:
     record, chunks = prepare(raw, cfg, embedder.name)
     old = library.get(record.id)
     if old is not None and old.hash == record.hash:
         return IngestResult(raw.source, "unchanged", old.id, old.title, old.chunks)
+    duplicate = duplicate_of(library, record, raw.url) if check_duplicates else None
+    if duplicate is not None:
+        return duplicate
     sentences = sentences_of(chunks)
     # Chunk vectors carry the title so a question naming the article finds it; one call embeds both.
     vectors = embedder.embed([f"{record.title}\n{c.text}" for c in chunks] + [s.text for s in sentences],
@@ -94,8 +113,10 @@ def ingest_paths(library: Library, embedder: Embedder, paths: Sequence[str], cfg
     not stop the batch. ``identities`` maps a file path to the identity to store it under (an upload
     lands in a fresh temp path each time; its identity must stay its name so it updates in place)."""
     urls = [p for p in paths if is_url(p)]
-    files, missing = find_files([p for p in paths if not is_url(p)])
-    results = [IngestResult(path, "failed", reason=reason) for path, reason in missing]
+    found = find_files([p for p in paths if not is_url(p)])
+    files = found.files
+    results = [IngestResult(path, "failed", reason=reason) for path, reason in found.failed]
+    results += [IngestResult(path, "skipped", reason=reason) for path, reason in found.skipped]
     library.check_model()
     max_bytes = int(cfg.max_file_mb * 1_000_000)
     sources: list[str | Path] = [*files, *urls]
@@ -130,7 +151,8 @@ def reindex(library: Library, embedder: Embedder, cfg: IndexSettings,
                          url=article.url if article.url != article.source else "",
                          published=article.published, author=article.author, language=article.language)
         try:
-            store_article(library, embedder, raw, cfg)
+            # Every stored article is rebuilt, even twins stored before duplicates were refused.
+            store_article(library, embedder, raw, cfg, check_duplicates=False)
         except ArticlebotError:
             continue
     if progress:

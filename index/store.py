@@ -145,6 +145,11 @@ class Library:
         row = self.db.execute("SELECT * FROM articles WHERE url=? OR source=?", (url, url)).fetchone()
         return ArticleRecord(*row) if row else None
 
+    def find_by_text(self, text: str) -> ArticleRecord | None:
+        """An article whose cleaned text is exactly ``text`` (ingest refuses to store it twice)."""
+        row = self.db.execute("SELECT * FROM articles WHERE text=? LIMIT 1", (text,)).fetchone()
+        return ArticleRecord(*row) if row else None
+
     def put(self, article: ArticleRecord, chunks: Sequence[ChunkRecord], vectors: np.ndarray,
             sentences: Sequence[SentenceRecord] = (), sentence_vectors: np.ndarray | None = None) -> None:
         """Store (or replace) an article with its chunks, its sentences and their vectors."""

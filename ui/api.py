@@ -98,7 +98,7 @@ class ArticleOut(BaseModel):
 
 class IngestOut(BaseModel):
     source: str
-    status: Literal["added", "updated", "unchanged", "failed"]
+    status: Literal["added", "updated", "unchanged", "duplicate", "skipped", "failed"]
     article_id: str
     title: str
     chunks: int

@@ -98,9 +98,10 @@ def cmd_ingest(bot: Bot, args: argparse.Namespace) -> int:
         print(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2))
     else:
         for r in results:
-            detail = f"{r.title} ({r.chunks} chunks, id {r.article_id})" if r.status != "failed" else r.reason
+            detail = r.reason if r.reason else f"{r.title} ({r.chunks} chunks, id {r.article_id})"
             print(f"{r.status:9} {r.source}: {detail}")
-        counts = {s: sum(r.status == s for r in results) for s in ("added", "updated", "unchanged", "failed")}
+        counts = {s: sum(r.status == s for r in results)
+                  for s in ("added", "updated", "unchanged", "failed", "duplicate", "skipped")}
         print(", ".join(f"{n} {s}" for s, n in counts.items()))
     return 1 if any(r.status == "failed" for r in results) else 0
 
