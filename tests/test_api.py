@@ -340,3 +340,43 @@ def test_widget_and_assets_are_served_to_anyone(server: TestClient) -> None:
     assert_error(server.get("/api/v1/missing"), 404, "not_found")
     assert server.get("/").status_code == 200
     assert "/api/v1/ask" in server.get("/openapi.json").json()["paths"]  # not shadowed by the UI mount
+
+
+# -- /embed framed by a site that is not allowed ----------------------------------------------------
+FRAMED = {"Sec-Fetch-Dest": "iframe", "Sec-Fetch-Site": "cross-site"}
+
+
+def embed_client(origins: list[str]) -> TestClient:
+    from fastapi import FastAPI
+
+    from ui.auth import OriginPolicy
+    from ui.server import add_embed_routes
+
+    app = FastAPI()
+    add_embed_routes(app, OriginPolicy(origins))
+    return TestClient(app)
+
+
+def test_embed_without_allowed_origins_explains_the_setting() -> None:
+    client = embed_client([])
+    response = client.get("/embed", headers={**FRAMED, "Referer": "https://wiki.example.org/Main_Page"})
+    assert response.status_code == 200
+    assert "ARTICLEBOT_ALLOWED_ORIGINS" in response.text and "https://wiki.example.org" in response.text
+    assert "<script" not in response.text and "<form" not in response.text
+    assert "frame-ancestors *" in response.headers["content-security-policy"]  # so the site can show it
+    # Without a Referer it still explains, naming the widget's page (or an example origin).
+    widget = client.get("/embed?page_url=https://docs.example.net/a/b", headers=FRAMED).text
+    assert "https://docs.example.net" in widget and "/a/b" not in widget
+    assert "ARTICLEBOT_ALLOWED_ORIGINS" in client.get("/embed", headers=FRAMED).text
+    # Opened directly (not in a frame), the chat page is served as before.
+    assert '<script src="/embed.js"' in client.get("/embed").text
+
+
+def test_embed_framed_by_another_origin_names_it_and_allowed_one_gets_the_chat() -> None:
+    client = embed_client([GOOD_ORIGIN])
+    evil = client.get("/embed", headers={**FRAMED, "Referer": 'https://evil.example/<img src=x onerror="x">'})
+    assert "https://evil.example" in evil.text and "ARTICLEBOT_ALLOWED_ORIGINS" in evil.text
+    assert "<img" not in evil.text
+    good = client.get("/embed", headers={**FRAMED, "Referer": GOOD_ORIGIN + "/wiki/Page"})
+    assert '<script src="/embed.js"' in good.text
+    assert f"frame-ancestors 'self' {GOOD_ORIGIN}" in good.headers["content-security-policy"]

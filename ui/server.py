@@ -4,6 +4,7 @@ the MCP tools (/mcp/gradio_api/mcp/), all on one port."""
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import logging
 import os
@@ -19,14 +20,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from index.errors import ArticlebotError
 from ui import texts
 from ui.api import MCP_PREFIX, create_api, error_response, under
-from ui.auth import AuthError, KeyRing, OriginPolicy, UiAccess
+from ui.auth import AuthError, KeyRing, OriginPolicy, UiAccess, normalise_origin
 from ui.ratelimit import RateLimits
 
 if TYPE_CHECKING:
@@ -49,14 +50,46 @@ def embed_headers(policy: OriginPolicy) -> dict[str, str]:
             "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"}
 
 
+def refused_frame_origin(request: Request, policy: OriginPolicy) -> str | None:
+    """The origin of a site framing /embed without being allowed to ("" when the browser does not
+    say which), or None when the chat may be shown. Browsers mark frame loads with Sec-Fetch-*
+    headers; the framing page is named by the Referer or else the widget's ``page_url``. Either may
+    be made up, which only picks the page shown: the CSP's frame-ancestors still decides framing."""
+    if request.headers.get("sec-fetch-dest") not in ("iframe", "frame"):
+        return None  # opened directly, or not a browser: the CSP still guards any framing
+    if request.headers.get("sec-fetch-site") == "same-origin":
+        return None
+    page = request.headers.get("referer") or request.query_params.get("page_url") or ""
+    origin = normalise_origin(page) if page.startswith(("http://", "https://")) else ""
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    if not policy.allowed:
+        return origin
+    return origin if origin and not policy.allows(origin, own) else None
+
+
+def refused_page(origin: str) -> str:
+    """A short page, instead of the browser's blank frame, saying which setting lets the site in."""
+    page = (STATIC / "embed-refused.html").read_text("utf-8")
+    shown = f"<code>{html.escape(origin)}</code>" if origin else html.escape(texts.text("embed_refused_unknown"))
+    return page.replace("{title}", html.escape(texts.text("embed_refused_title"))).replace(
+        "{message}", texts.text("embed_refused").replace("{origin}", shown))
+
+
 def add_embed_routes(app: FastAPI, policy: OriginPolicy) -> None:
     page = (STATIC / "embed.html").read_text("utf-8")
     headers = embed_headers(policy)
+    # The refusal page holds text only (no script, no form), so any site may frame it.
+    refused_headers = {**headers, "Content-Security-Policy": "default-src 'none'; style-src 'self'; "
+                       "base-uri 'none'; form-action 'none'; frame-ancestors *"}
+    vary = {"Vary": "Referer, Sec-Fetch-Dest, Sec-Fetch-Site"}
     assets = {"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"}
 
     @app.get("/embed", response_class=HTMLResponse, include_in_schema=False)
-    def embed() -> HTMLResponse:
-        return HTMLResponse(page, headers=headers)
+    def embed(request: Request) -> HTMLResponse:
+        origin = refused_frame_origin(request, policy)
+        if origin is not None:
+            return HTMLResponse(refused_page(origin), headers={**refused_headers, **vary})
+        return HTMLResponse(page, headers={**headers, **vary})
 
     @app.get("/embed.js", include_in_schema=False)
     def embed_js() -> Response:
