@@ -121,6 +121,9 @@ def test_the_page_needs_a_login_when_reads_need_a_key(bot: Bot, tmp_path: Path) 
     settings = Settings(home=tmp_path, api_keys=[KEY], read_keys=["reader-key"], require_key_for_read=True)
     with running(create_server(bot, settings)) as url:
         assert httpx.get(url + "/config").status_code == 401
+        assert "read key" in httpx.get(url + "/").text  # the login page says what to enter
+        ask = {"data": ["Who confirmed the closure?", []], "fn_index": 0, "session_hash": "abc"}
+        assert httpx.post(url + "/gradio_api/queue/join", json=ask).status_code == 401
         login = httpx.post(url + "/login", data={"username": "anyone", "password": "reader-key"})
         assert login.status_code == 200, login.text
         assert httpx.get(url + "/config", cookies=login.cookies).status_code == 200
