@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.errors import ArticlebotError
 from ui.auth import KeyRing, OriginError, OriginPolicy
-from ui.ratelimit import RateLimitError, RateLimits
+from ui.ratelimit import RateLimitError, RateLimits, client_of
 
 if TYPE_CHECKING:
     from bot.service import Bot
@@ -322,11 +322,6 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 def _header_value(credentials: HTTPAuthorizationCredentials | None) -> str | None:
     return f"{credentials.scheme} {credentials.credentials}" if credentials else None
-
-
-def client_of(request: Request) -> str:
-    """The client a rate limit counts against: its address."""
-    return request.client.host if request.client else "unknown"
 
 
 def create_api(bot: Bot, settings: Settings, limits: RateLimits | None = None) -> FastAPI:

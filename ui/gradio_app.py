@@ -29,7 +29,7 @@ from bot.types import Answer
 from index.errors import ArticlebotError
 from ui import texts
 from ui.auth import UiAccess
-from ui.ratelimit import Action, RateLimitError, RateLimits
+from ui.ratelimit import Action, RateLimitError, RateLimits, client_of
 
 if TYPE_CHECKING:
     from bot.service import Bot
@@ -177,12 +177,6 @@ def clean_turns(turns: Any) -> list[Turn]:
 
 
 # -- handlers ----------------------------------------------------------------------------------------
-def client_of(request: gr.Request | None) -> str:
-    """The client a rate limit counts against: its address (direct calls in tests: "local")."""
-    client = getattr(request, "client", None)
-    return str(getattr(client, "host", "") or "local")
-
-
 class ChatUI:
     """The event handlers; plain methods so tests can call them without a browser.
 

@@ -24,6 +24,13 @@ SETTING = {"ask": "ARTICLEBOT_SERVE__RATE_LIMIT_ASK", "write": "ARTICLEBOT_SERVE
 WHAT = {"ask": "questions", "write": "changes to the articles"}
 
 
+def client_of(request: object) -> str:
+    """The client a limit counts against: the address of a Starlette or Gradio request (its
+    ``client.host``); "local" for a direct call without one (tests, notebooks)."""
+    client = getattr(request, "client", None)
+    return str(getattr(client, "host", "") or "local")
+
+
 class RateLimitError(ArticlebotError):
     """One client asked or wrote too often; ``retry_after`` is in whole seconds."""
 

@@ -28,7 +28,7 @@ from index.errors import ArticlebotError
 from ui import texts
 from ui.api import MCP_PREFIX, create_api, error_response, under
 from ui.auth import AuthError, KeyRing, OriginPolicy, UiAccess, normalise_origin
-from ui.ratelimit import RateLimits
+from ui.ratelimit import RateLimitError, RateLimits, client_of
 
 if TYPE_CHECKING:
     from bot.service import Bot
@@ -114,12 +114,19 @@ def search_passages(bot: Bot, query: str, k: int) -> list[dict[str, Any]]:
             for d in documents]
 
 
-def mcp_blocks(bot: Bot) -> gr.Blocks:
+def mcp_blocks(bot: Bot, limits: RateLimits | None = None) -> gr.Blocks:
     """A small Blocks whose API endpoints are the MCP tools. Their docstrings are the tool
-    descriptions that MCP clients (and the models behind them) read."""
+    descriptions that MCP clients (and the models behind them) read. Both tools count as asks."""
+    limits = limits or RateLimits()
+
+    def limit(request: gr.Request | None) -> None:
+        try:
+            limits.hit("ask", client_of(request))
+        except RateLimitError as exc:
+            raise gr.Error(str(exc)) from exc
 
     # Tools return JSON text: Gradio hands a tool's result to MCP clients as str(result).
-    def ask(question: str) -> str:
+    def ask(question: str, request: gr.Request | None = None) -> str:
         """Answer a question from the article collection, quoting the exact sentences that back it.
 
         Args:
@@ -131,12 +138,13 @@ def mcp_blocks(bot: Bot) -> gr.Blocks:
         """
         from ui.api import answer_json
 
+        limit(request)
         try:
             return json.dumps(answer_json(bot.ask(question)), ensure_ascii=False)
         except ArticlebotError as exc:
             raise gr.Error(str(exc)) from exc
 
-    def search(query: str, k: int = 5) -> str:
+    def search(query: str, k: int = 5, request: gr.Request | None = None) -> str:
         """Search the article collection and return the best matching passages (hybrid dense + keyword).
 
         Args:
@@ -146,6 +154,7 @@ def mcp_blocks(bot: Bot) -> gr.Blocks:
         Returns:
             JSON text: a list of passages, best first: {article_id, title, url, text, score}.
         """
+        limit(request)
         try:
             return json.dumps(search_passages(bot, query, k), ensure_ascii=False)
         except ArticlebotError as exc:
@@ -214,7 +223,7 @@ def create_server(bot: Bot, settings: Settings, ui: gr.Blocks | None = None) -> 
         if settings.require_key_for_read:
             app.add_middleware(KeyGuard, keys=app.state.read_keys, prefixes=(MCP_PREFIX,))
         # Mounted before "/", which would otherwise catch /mcp.
-        gr.mount_gradio_app(app, mcp_blocks(bot), path=MCP_PREFIX, mcp_server=True, footer_links=[])
+        gr.mount_gradio_app(app, mcp_blocks(bot, limits), path=MCP_PREFIX, mcp_server=True, footer_links=[])
     else:
         log.warning("the 'mcp' package is not installed: no MCP tools (pip install 'mcp>=1.21,<2')")
     # The page itself asks for a login only when reads need a key (the same rule as the API); the
