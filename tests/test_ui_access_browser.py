@@ -36,6 +36,8 @@ KEY = "admin-key-0123456789"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT = 60_000
+# expect() waits 5 s by default; indexing or answering under load (a shared 2-core machine) can take longer.
+playwright_sync.expect.set_options(timeout=TIMEOUT)
 TEXT = ("The harbour master of Tromsø confirmed the closure on Friday. Fishing boats waited outside "
         "the port for two days. The ferry resumed on Sunday.")
 NEW_TITLE = "Lighthouse repaired"
