@@ -94,11 +94,29 @@ class _Staged:
         return [f"{self.record.title}\n{c.text}" for c in self.chunks] + [s.text for s in self.sentences]
 
 
-def _stage(library: Library, raw: RawArticle, cfg: IndexSettings, model_name: str) -> _Staged | IngestResult:
+def duplicate_of(library: Library, record: ArticleRecord, url: str) -> IngestResult | None:
+    """A result naming the article already stored under another identity with the same cleaned text
+    or the same canonical ``url``; None when there is none."""
+    twin = library.find_by_text(record.text)
+    same = "text"
+    if (twin is None or twin.id == record.id) and url:
+        twin, same = library.find_by_url(url), "address"
+    if twin is None or twin.id == record.id:
+        return None
+    return IngestResult(record.source, "duplicate", twin.id, twin.title, twin.chunks,
+                        reason=f"the same {same} as “{twin.title}” (id {twin.id}, from {twin.source}), "
+                               "already stored; delete that one first to store this one instead")
+
+
+def _stage(library: Library, raw: RawArticle, cfg: IndexSettings, model_name: str,
+           check_duplicates: bool = True) -> _Staged | IngestResult:
     record, chunks = prepare(raw, cfg, model_name)
     old = library.get(record.id)
     if old is not None and old.hash == record.hash:
         return IngestResult(raw.source, "unchanged", old.id, old.title, old.chunks)
+    duplicate = duplicate_of(library, record, raw.url) if check_duplicates else None
+    if duplicate is not None:
+        return duplicate
     return _Staged(raw, record, chunks, sentences_of(chunks), old is None)
 
 
@@ -113,8 +131,9 @@ def _done(staged: _Staged) -> IngestResult:
                         staged.record.title, len(staged.chunks))
 
 
-def store_article(library: Library, embedder: Embedder, raw: RawArticle, cfg: IndexSettings) -> IngestResult:
-    staged = _stage(library, raw, cfg, embedder.name)
+def store_article(library: Library, embedder: Embedder, raw: RawArticle, cfg: IndexSettings,
+                  check_duplicates: bool = True) -> IngestResult:
+    staged = _stage(library, raw, cfg, embedder.name, check_duplicates)
     if isinstance(staged, IngestResult):
         return staged
     return _commit(library, staged, embedder.embed(staged.texts(), "passage"))
@@ -166,7 +185,7 @@ def ingest_paths(library: Library, embedder: Embedder, paths: Sequence[str], cfg
     ingest reports as it goes). ``identities`` maps a file path to the identity to store it under (an upload
     lands in a fresh temp path each time; its identity must stay its name so it updates in place)."""
     urls = [p for p in paths if is_url(p)]
-    files, missing = find_files([p for p in paths if not is_url(p)])
+    found = find_files([p for p in paths if not is_url(p)])
     results: list[IngestResult] = []
     group: list[_Staged] = []
     pending = 0  # texts in the group
@@ -181,12 +200,14 @@ def ingest_paths(library: Library, embedder: Embedder, paths: Sequence[str], cfg
             report(result)
         group.clear()
 
-    for path, reason in missing:
+    for path, reason in found.failed:
         report(IngestResult(path, "failed", reason=reason))
+    for path, reason in found.skipped:
+        report(IngestResult(path, "skipped", reason=reason))
     library.check_model()
     library.check_writable()
     max_bytes = int(cfg.max_file_mb * 1_000_000)
-    sources: list[str | Path] = [*files, *urls]
+    sources: list[str | Path] = [*found.files, *urls]
     for done, item in enumerate(sources):
         if progress:
             progress(item.name if isinstance(item, Path) else item, done / max(len(sources), 1))
@@ -200,6 +221,15 @@ def ingest_paths(library: Library, embedder: Embedder, paths: Sequence[str], cfg
             staged = _guarded(raw.source, lambda r=raw: _stage(library, r, cfg, embedder.name))
             if isinstance(staged, IngestResult):
                 report(staged)
+                continue
+            twin = next((g for g in group if g.record.text == staged.record.text), None)
+            if twin is not None and twin.record.id == staged.record.id:  # one file reached twice (a link)
+                report(IngestResult(raw.source, "unchanged", twin.record.id, twin.record.title, len(twin.chunks)))
+                continue
+            if twin is not None:  # the same text twice in one batch: stored once
+                report(IngestResult(raw.source, "duplicate", twin.record.id, twin.record.title, len(twin.chunks),
+                                    reason=f"the same text as “{twin.record.title}” (id {twin.record.id}, from "
+                                           f"{twin.record.source}), stored by this same ingest"))
                 continue
             group.append(staged)
             pending += len(staged.chunks) + len(staged.sentences)
@@ -224,7 +254,8 @@ def reindex(library: Library, embedder: Embedder, cfg: IndexSettings,
                          url=article.url if article.url != article.source else "",
                          published=article.published, author=article.author, language=article.language)
         try:
-            store_article(library, embedder, raw, cfg)
+            # Every stored article is rebuilt, even twins stored before duplicates were refused.
+            store_article(library, embedder, raw, cfg, check_duplicates=False)
         except ArticlebotError:
             continue
     if progress:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import html
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -26,22 +27,66 @@ class RawArticle:
     language: str = ""  # empty: detect
 
 
-def find_files(paths: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Expand folders (recursively) into article files. Returns (files, [(path, reason)])."""
-    files: list[Path] = []
-    failures: list[tuple[str, str]] = []
+@dataclass
+class FoundFiles:
+    """What a list of paths holds: article files, paths that failed, and files passed over on purpose."""
+
+    files: list[Path] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+def find_files(paths: list[str]) -> FoundFiles:
+    """Expand folders (recursively) into article files. Inside a folder, links are not followed out of
+    it and hidden or unsupported files are skipped with a reason (a path named directly is taken as is)."""
+    found = FoundFiles()
     for raw in paths:
         path = Path(raw).expanduser()
         if not path.exists():
-            failures.append((raw, "no such file or folder"))
+            found.failed.append((raw, "no such file or folder"))
         elif path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
-            if not found:
-                failures.append((raw, f"folder has no {', '.join(sorted(SUFFIXES))} files"))
-            files.extend(found)
+            before = len(found.files)
+            _walk(path, found)
+            if len(found.files) == before:
+                found.failed.append((raw, f"folder has no {', '.join(sorted(SUFFIXES))} files"))
         else:
-            files.append(path)
-    return files, failures
+            found.files.append(path)
+    return found
+
+
+def _walk(root: Path, found: FoundFiles) -> None:
+    base = root.resolve()
+    for folder, subfolders, names in os.walk(root, followlinks=False):
+        here = Path(folder)
+        for name in sorted(subfolders):
+            if name.startswith("."):
+                found.skipped.append((str(here / name), "hidden folder"))
+            elif (here / name).is_symlink():
+                found.skipped.append((str(here / name), "a link to a folder: links to folders are not followed"))
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith(".") and not (here / d).is_symlink())
+        for name in sorted(names):
+            path = here / name
+            reason = _skip_reason(path, base)
+            if reason:
+                found.skipped.append((str(path), reason))
+            else:
+                found.files.append(path)
+
+
+def _skip_reason(path: Path, base: Path) -> str:
+    """Why a file met while walking a folder is not read, or "" to read it."""
+    if path.name.startswith("."):
+        return "hidden file"
+    if path.is_symlink():
+        target = path.resolve()
+        if not target.is_relative_to(base):
+            # A link out of the folder could pull in any file the server can read (/etc/passwd).
+            return f"a link to {target}, outside the folder: not followed"
+    if not path.is_file():
+        return "not a regular file (a broken link, a pipe or a device)"
+    if path.suffix.lower() not in SUFFIXES:
+        return f"unsupported file type '{path.suffix or 'none'}' (articles are {', '.join(sorted(SUFFIXES))})"
+    return ""
 
 
 def decode(data: bytes) -> str:

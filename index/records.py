@@ -6,6 +6,7 @@ An article's record is written last: it is the commit that makes the article's v
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -60,6 +61,10 @@ class ArticleRecords:
     def find_by_url(self, url: str) -> ArticleRecord | None:
         got = self.table.get(where={"$or": [{"url": url}, {"source": url}]}, limit=1,
                              include=["metadatas", "documents"])
+        return _record(got["ids"][0], got["metadatas"][0], got["documents"][0]) if got["ids"] else None
+
+    def find_by_text(self, text: str) -> ArticleRecord | None:
+        got = self.table.get(where={"text_hash": text_hash(text)}, limit=1, include=["metadatas", "documents"])
         return _record(got["ids"][0], got["metadatas"][0], got["documents"][0]) if got["ids"] else None
 
     def put(self, articles: Sequence[ArticleRecord]) -> None:
@@ -120,7 +125,12 @@ class ArticleRecords:
 
 
 def _metadata(article: ArticleRecord) -> dict[str, str | int]:
-    return {name: getattr(article, name) for name in _FIELDS}
+    return {**{name: getattr(article, name) for name in _FIELDS}, "text_hash": text_hash(article.text)}
+
+
+def text_hash(text: str) -> str:
+    """Finds an article by its cleaned text (ingest refuses to store one text twice)."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _record(article_id: str, meta: dict[str, Any], text: str | None) -> ArticleRecord:

@@ -92,6 +92,10 @@ class Library:
     def find_by_url(self, url: str) -> ArticleRecord | None:
         return self.records.find_by_url(url)
 
+    def find_by_text(self, text: str) -> ArticleRecord | None:
+        """An article whose cleaned text is exactly ``text`` (ingest refuses to store it twice)."""
+        return self.records.find_by_text(text)
+
     def put(self, article: ArticleRecord, chunks: Sequence[ChunkRecord], vectors: np.ndarray,
             sentences: Sequence[SentenceRecord] = (), sentence_vectors: np.ndarray | None = None) -> None:
         """Store (or replace) an article with its chunks, its sentences and their vectors."""

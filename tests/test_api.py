@@ -160,6 +160,28 @@ def test_reads_need_a_key_when_configured(bot: Bot, tmp_path: Path) -> None:
     assert client.get("/api/v1/health").status_code == 200
 
 
+def test_asks_over_the_limit_get_429_with_retry_after(bot: Bot, tmp_path: Path) -> None:
+    client = client_for(bot, tmp_path, serve=ServeSettings(rate_limit_ask="2/minute"))
+    for _ in range(2):
+        assert client.post("/api/v1/ask", json={"question": "Who?"}).status_code == 200
+    for path in ("/api/v1/ask", "/api/v1/ask/stream"):  # one budget for both ways of asking
+        response = client.post(path, json={"question": "Who?"})
+        error = assert_error(response, 429, "too_many_requests")
+        assert 1 <= int(response.headers["retry-after"]) <= 60
+        assert "ARTICLEBOT_SERVE__RATE_LIMIT_ASK" in error["hint"]
+    assert client.get("/api/v1/articles").status_code == 200  # listing is not an ask
+
+
+def test_writes_over_the_limit_get_429(bot: Bot, tmp_path: Path) -> None:
+    client = client_for(bot, tmp_path, serve=ServeSettings(rate_limit_write="1/minute"))
+    assert_error(client.delete("/api/v1/articles/abc", headers=AUTH), 404, "not_found")  # counts
+    response = client.post("/api/v1/articles", json=ARTICLE, headers=AUTH)
+    assert_error(response, 429, "too_many_requests")
+    assert "retry-after" in response.headers
+    # Without a key: refused as unauthorized, before the limit is consulted.
+    assert_error(client.post("/api/v1/articles", json=ARTICLE), 401, "unauthorized")
+
+
 class WithReadKeys(Settings):
     read_keys: list[str] = Field(default_factory=list)  # optional on Settings: read when present
 
@@ -318,3 +340,43 @@ def test_widget_and_assets_are_served_to_anyone(server: TestClient) -> None:
     assert_error(server.get("/api/v1/missing"), 404, "not_found")
     assert server.get("/").status_code == 200
     assert "/api/v1/ask" in server.get("/openapi.json").json()["paths"]  # not shadowed by the UI mount
+
+
+# -- /embed framed by a site that is not allowed ----------------------------------------------------
+FRAMED = {"Sec-Fetch-Dest": "iframe", "Sec-Fetch-Site": "cross-site"}
+
+
+def embed_client(origins: list[str]) -> TestClient:
+    from fastapi import FastAPI
+
+    from ui.auth import OriginPolicy
+    from ui.server import add_embed_routes
+
+    app = FastAPI()
+    add_embed_routes(app, OriginPolicy(origins))
+    return TestClient(app)
+
+
+def test_embed_without_allowed_origins_explains_the_setting() -> None:
+    client = embed_client([])
+    response = client.get("/embed", headers={**FRAMED, "Referer": "https://wiki.example.org/Main_Page"})
+    assert response.status_code == 200
+    assert "ARTICLEBOT_ALLOWED_ORIGINS" in response.text and "https://wiki.example.org" in response.text
+    assert "<script" not in response.text and "<form" not in response.text
+    assert "frame-ancestors *" in response.headers["content-security-policy"]  # so the site can show it
+    # Without a Referer it still explains, naming the widget's page (or an example origin).
+    widget = client.get("/embed?page_url=https://docs.example.net/a/b", headers=FRAMED).text
+    assert "https://docs.example.net" in widget and "/a/b" not in widget
+    assert "ARTICLEBOT_ALLOWED_ORIGINS" in client.get("/embed", headers=FRAMED).text
+    # Opened directly (not in a frame), the chat page is served as before.
+    assert '<script src="/embed.js"' in client.get("/embed").text
+
+
+def test_embed_framed_by_another_origin_names_it_and_allowed_one_gets_the_chat() -> None:
+    client = embed_client([GOOD_ORIGIN])
+    evil = client.get("/embed", headers={**FRAMED, "Referer": 'https://evil.example/<img src=x onerror="x">'})
+    assert "https://evil.example" in evil.text and "ARTICLEBOT_ALLOWED_ORIGINS" in evil.text
+    assert "<img" not in evil.text
+    good = client.get("/embed", headers={**FRAMED, "Referer": GOOD_ORIGIN + "/wiki/Page"})
+    assert '<script src="/embed.js"' in good.text
+    assert f"frame-ancestors 'self' {GOOD_ORIGIN}" in good.headers["content-security-policy"]

@@ -232,3 +232,55 @@ def test_a_library_from_the_sqlite_era_is_migrated(tmp_path: Path):
     assert library.get(record.id) == record and library.indexed_model() == "hash-256"
     assert library.bm25_search("bridges sentence", "en", 3)  # postings rebuilt from the stored chunks
     assert not (home / "library.sqlite3").exists()
+
+
+def test_links_out_of_the_folder_are_not_followed_and_skips_are_reported(library: Library, tmp_path: Path):
+    root = tmp_path / "in"
+    write(root / "good.txt", article("Trains", 3))
+    outside = write(tmp_path / "secret" / "passwd.txt", "root:x:0:0:root:/root:/bin/bash\n" + article("Root", 3))
+    (root / "link.txt").symlink_to(outside)
+    (root / "etc.txt").symlink_to("/etc/passwd")
+    (root / "secrets").symlink_to(outside.parent, target_is_directory=True)
+    (root / "inside.txt").symlink_to(root / "good.txt")  # stays in the folder: followed
+    write(root / ".hidden.txt", article("Hidden", 3))
+    write(root / ".git" / "notes.txt", article("Git", 3))
+    write(root / "photo.jpg", "not an article")
+    results = ingest_paths(library, HashEmbedder(), [str(root)], CFG)
+    by_name = {Path(r.source).name: r for r in results}
+    # The link inside the folder is read as the file it points to: one article.
+    assert sorted(r.status for r in results if r.source.endswith("good.txt")) == ["added", "unchanged"]
+    for name in ("link.txt", "etc.txt"):
+        assert by_name[name].status == "skipped" and "outside the folder" in by_name[name].reason
+    assert by_name["secrets"].status == "skipped" and "not followed" in by_name["secrets"].reason
+    assert by_name[".hidden.txt"].reason == "hidden file" and by_name[".git"].reason == "hidden folder"
+    assert "unsupported file type '.jpg'" in by_name["photo.jpg"].reason
+    assert [a.title for a in library.articles()] == ["Trains"]
+    assert "root:x" not in library.articles()[0].text
+
+
+def test_the_same_text_under_a_second_path_is_a_duplicate(library: Library, tmp_path: Path):
+    first = write(tmp_path / "a" / "bridges.txt", article("Bridges", 10))
+    second = write(tmp_path / "b" / "copy-of-bridges.txt", article("Bridges", 10))
+    [added] = ingest_paths(library, HashEmbedder(), [str(first)], CFG)
+    [twin] = ingest_paths(library, HashEmbedder(), [str(second)], CFG)
+    assert twin.status == "duplicate" and twin.article_id == added.article_id
+    assert "“Bridges”" in twin.reason and added.article_id in twin.reason
+    assert library.count() == 1
+    assert all(i.startswith(added.article_id) for i in vector_ids(library))
+    # The original still updates in place, and a reindex keeps it.
+    write(first, article("Bridges", 12))
+    assert [r.status for r in ingest_paths(library, HashEmbedder(), [str(first)], CFG)] == ["updated"]
+    assert reindex(library, HashEmbedder(), CFG) == 1 and library.count() == 1
+
+
+def test_the_same_canonical_url_under_another_identity_is_a_duplicate(library: Library):
+    from index.ingest import store_article
+    from index.load import RawArticle
+
+    url = "https://news.example.org/bridges"
+    first = store_article(library, HashEmbedder(), RawArticle("Bridges", article("Bridges", 5), url, url), CFG)
+    # The same page reached through another address (a tracking link), slightly edited since.
+    again = RawArticle("Bridges", article("Bridges", 6), "https://news.example.org/bridges?utm=x", url)
+    result = store_article(library, HashEmbedder(), again, CFG)
+    assert result.status == "duplicate" and result.article_id == first.article_id
+    assert "the same address" in result.reason and library.count() == 1

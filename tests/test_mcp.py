@@ -123,3 +123,16 @@ def test_mcp_needs_a_key_when_reads_do(bot: Bot, tmp_path: Path) -> None:
 
         names = asyncio.run(with_session(url, action, {"Authorization": f"Bearer {KEY}"}))
         assert sorted(names) == ["ask", "search"]
+
+
+def test_mcp_tools_count_as_asks_for_the_rate_limit(bot: Bot, tmp_path: Path) -> None:
+    from ui.settings import ServeSettings
+
+    with start(bot, tmp_path, serve=ServeSettings(rate_limit_ask="1/minute")) as url:
+        call(url, "search", {"query": "attack", "k": 1})
+
+        async def action(session: ClientSession) -> Any:
+            return await session.call_tool("ask", {"question": "Who confirmed the attack?"})
+
+        result = asyncio.run(with_session(url, action))
+        assert result.isError and "Too many questions" in result.content[0].text  # type: ignore[union-attr]

@@ -41,6 +41,8 @@ XSS_TEXT = ('The harbour master of Tromsø confirmed the closure <img src=x oner
             "on Friday. <script>window.__xss=4;alert(4)</script> Fishing boats waited outside the port "
             'for two days. <a href="javascript:window.__xss=5">click</a> The ferry resumed on Sunday.')
 TIMEOUT = 60_000
+# expect() waits 5 s by default; indexing or answering under load (a shared 2-core machine) can take longer.
+playwright_sync.expect.set_options(timeout=TIMEOUT)
 
 
 def free_port() -> int:

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.errors import ArticlebotError
 from ui.auth import KeyRing, OriginError, OriginPolicy
+from ui.ratelimit import RateLimitError, RateLimits, client_of
 
 if TYPE_CHECKING:
     from bot.service import Bot
@@ -36,7 +37,7 @@ MCP_PREFIX = "/mcp"
 GUARDED = (API_PREFIX, MCP_PREFIX)  # paths the origin check and the body limit cover
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
          405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 422: "invalid_request",
-         500: "internal_error", 503: "unavailable"}
+         429: "too_many_requests", 500: "internal_error", 503: "unavailable"}
 
 
 # -- request and response bodies -------------------------------------------------------------------
@@ -97,7 +98,7 @@ class ArticleOut(BaseModel):
 
 class IngestOut(BaseModel):
     source: str
-    status: Literal["added", "updated", "unchanged", "failed"]
+    status: Literal["added", "updated", "unchanged", "duplicate", "skipped", "failed"]
     article_id: str
     title: str
     chunks: int
@@ -121,7 +122,7 @@ class ErrorOut(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 403, 409, 413, 422, 503)}
+    code: {"model": ErrorOut} for code in (400, 401, 403, 409, 413, 422, 429, 503)}
 
 
 # -- error shape -----------------------------------------------------------------------------------
@@ -131,13 +132,15 @@ def error_response(status_code: int, message: str, hint: str = "",
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
-def _auth_headers(status_code: int) -> dict[str, str] | None:
-    return {"WWW-Authenticate": "Bearer"} if status_code == 401 else None
+def _error_headers(exc: ArticlebotError) -> dict[str, str] | None:
+    if isinstance(exc, RateLimitError):
+        return {"Retry-After": str(exc.retry_after)}
+    return {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
 
 
 async def _on_app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ArticlebotError)
-    return error_response(exc.status, exc.message, exc.hint, _auth_headers(exc.status))
+    return error_response(exc.status, exc.message, exc.hint, _error_headers(exc))
 
 
 async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
@@ -321,8 +324,9 @@ def _header_value(credentials: HTTPAuthorizationCredentials | None) -> str | Non
     return f"{credentials.scheme} {credentials.credentials}" if credentials else None
 
 
-def create_api(bot: Bot, settings: Settings) -> FastAPI:
-    """The API app. The server mounts the chat UI on top of it."""
+def create_api(bot: Bot, settings: Settings, limits: RateLimits | None = None) -> FastAPI:
+    """The API app. The server mounts the chat UI on top of it (sharing ``limits`` with it)."""
+    limits = limits or RateLimits.from_settings(settings)
     keys = KeyRing(settings.api_keys)
     # Read-only keys (ARTICLEBOT_READ_KEYS, for the widget's data-key) pass read checks only.
     read_keys = KeyRing([*settings.api_keys, *settings.read_keys])
@@ -339,16 +343,24 @@ def create_api(bot: Bot, settings: Settings) -> FastAPI:
     def need_write(credentials: Credentials) -> None:
         keys.require(_header_value(credentials), "Changing the articles")
 
-    reads = [Depends(need_read)]
-    writes = [Depends(need_write)]
+    # After the key check: a client without a key is refused without using up anyone's budget.
+    def limit_ask(request: Request) -> None:
+        limits.hit("ask", client_of(request))
 
-    @app.post("/api/v1/ask", response_model=AnswerOut, responses=ERRORS, dependencies=reads, tags=["ask"])
+    def limit_write(request: Request) -> None:
+        limits.hit("write", client_of(request))
+
+    reads = [Depends(need_read)]
+    asks = [*reads, Depends(limit_ask)]
+    writes = [Depends(need_write), Depends(limit_write)]
+
+    @app.post("/api/v1/ask", response_model=AnswerOut, responses=ERRORS, dependencies=asks, tags=["ask"])
     def ask(body: AskRequest) -> dict[str, Any]:
         """Answer a question from the articles, quoting the sentences that back the answer."""
         history = [t.model_dump() for t in body.history]
         return answer_json(bot.ask(body.question, history, body.k, body.page_url))
 
-    @app.post("/api/v1/ask/stream", response_class=StreamingResponse, dependencies=reads, tags=["ask"],
+    @app.post("/api/v1/ask/stream", response_class=StreamingResponse, dependencies=asks, tags=["ask"],
               responses={**ERRORS, 200: {"content": {"text/event-stream": {}}, "description":
                          "`event: token` (JSON string pieces), then `event: sources` (JSON list) and "
                          "`event: done` (the full answer JSON); `event: error` if it fails midway."}})

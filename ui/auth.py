@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from index.errors import ArticlebotError
+
+if TYPE_CHECKING:
+    from ui.settings import Settings
 
 KEYS_HINT = "Set ARTICLEBOT_API_KEYS (comma-separated) on the server and send 'Authorization: Bearer KEY'."
 
@@ -100,3 +104,55 @@ class OriginPolicy:
     def frame_ancestors(self) -> str:
         """The CSP directive that lets only the allowed origins embed /embed in an iframe."""
         return " ".join(["frame-ancestors", "'self'", *self.allowed])
+
+
+class UiAccess:
+    """Who may do what in the web UI: the same keys as the API.
+
+    Readers chat; when ``require_key_for_read`` is set the whole page sits behind a login whose
+    password is a read key or an API key (or the ``ui_user``/``ui_password`` pair). Changing the
+    articles needs an admin sign-in: an API key, or the ``ui_user``/``ui_password`` pair. With none of
+    these configured (a laptop), writes stay open.
+    """
+
+    def __init__(self, api_keys: Iterable[str] = (), read_keys: Iterable[str] = (), ui_user: str = "",
+                 ui_password: str = "", require_key_for_read: bool = False) -> None:
+        api_keys = list(api_keys)
+        self._admin_keys = KeyRing(api_keys)
+        self._read_keys = KeyRing([*api_keys, *read_keys])
+        self._user = ui_user
+        self._password = KeyRing([ui_password] if ui_user and ui_password else [])
+        self.require_key_for_read = require_key_for_read
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> UiAccess:
+        return cls(settings.api_keys, settings.read_keys, settings.serve.ui_user, settings.serve.ui_password,
+                   settings.require_key_for_read)
+
+    @property
+    def writes_open(self) -> bool:
+        """No key and no UI password is configured: anyone who can open the page may change articles."""
+        return not (self._admin_keys or self._password)
+
+    def _is_ui_login(self, user: str, password: str) -> bool:
+        return bool(self._password) and hmac.compare_digest(user.encode(), self._user.encode()) \
+            and self._password.accepts(password)
+
+    def admin_ok(self, user: str, secret: str) -> bool:
+        """An API key (any user name), or the ui_user/ui_password pair."""
+        return self._admin_keys.accepts(secret) or self._is_ui_login(user, secret)
+
+    def reader_ok(self, user: str, password: str) -> bool:
+        """The page login (only asked for when ``require_key_for_read`` is set). The ui_user name
+        needs ui_password, so that a page login as ui_user always means the admin."""
+        if self._password and user == self._user:
+            return self._is_ui_login(user, password)
+        return self._read_keys.accepts(password)
+
+    def page_login(self) -> Callable[[str, str], bool] | None:
+        """Gradio's ``auth`` for the page at "/": a login only when reads need a key."""
+        return self.reader_ok if self.require_key_for_read else None
+
+    def is_admin_login(self, username: str | None) -> bool:
+        """A page login as ui_user already proved the admin password (see ``reader_ok``)."""
+        return bool(self.require_key_for_read and self._password and username == self._user)

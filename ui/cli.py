@@ -114,7 +114,8 @@ def cmd_ingest(bot: Bot, args: argparse.Namespace) -> int:
         # One line per article as soon as it is committed: a long ingest shows what is already searchable.
         results = bot.ingest(args.paths, progress=Bar("ingest"),
                              on_result=lambda r: print(result_line(r), flush=True))
-        counts = {s: sum(r.status == s for r in results) for s in ("added", "updated", "unchanged", "failed")}
+        counts = {s: sum(r.status == s for r in results)
+                  for s in ("added", "updated", "unchanged", "failed", "duplicate", "skipped")}
         print(", ".join(f"{n} {s}" for s, n in counts.items()))
     return 1 if any(r.status == "failed" for r in results) else 0
 

@@ -6,6 +6,10 @@ un-launched Blocks so ``ui.server`` can mount it next to the HTTP API.
 
 API for scripts: ``Client(url).predict("Who confirmed the attack?", [], api_name="/ask")`` returns
 ``Answer.to_json()``.
+
+Two roles: readers chat; changing the articles needs an admin sign-in whenever keys are configured
+(``UiAccess``). The sign-in lives in a ``gr.State``, which Gradio keeps on the server per session and
+never takes from the browser, and every write handler checks it: hiding the buttons is only cosmetic.
 """
 
 from __future__ import annotations
@@ -23,10 +27,14 @@ import gradio as gr
 
 from bot.types import Answer
 from index.errors import ArticlebotError
+from ui import texts
+from ui.auth import UiAccess
+from ui.ratelimit import Action, RateLimitError, RateLimits, client_of
 
 if TYPE_CHECKING:
     from bot.service import Bot
     from index.ingest import IngestResult
+    from ui.settings import Settings
 
 MAX_TURNS = 30  # conversation turns kept in the browser (localStorage stays small)
 HISTORY_TURNS = 6  # turns handed to the bot to resolve follow-ups
@@ -175,13 +183,63 @@ def clean_turns(turns: Any) -> list[Turn]:
 
 # -- handlers ----------------------------------------------------------------------------------------
 class ChatUI:
-    """The event handlers; plain methods so tests can call them without a browser."""
+    """The event handlers; plain methods so tests can call them without a browser.
 
-    def __init__(self, bot: Bot) -> None:
+    Without ``access`` the writes are open (as on a laptop); without ``limits`` nothing is limited.
+    """
+
+    def __init__(self, bot: Bot, access: UiAccess | None = None, limits: RateLimits | None = None) -> None:
         self.bot = bot
+        self.access = access or UiAccess()
+        self.limits = limits or RateLimits()
+
+    # roles
+    def may_write(self, signed_in: Any, request: gr.Request | None) -> bool:
+        username = getattr(request, "username", None)
+        return self.access.writes_open or signed_in is True or self.access.is_admin_login(username)
+
+    def _limit(self, action: Action, request: gr.Request | None) -> None:
+        """Raise gr.Error (a red toast; the event's outputs stay as they were) when over the limit."""
+        try:
+            self.limits.hit(action, client_of(request))
+        except RateLimitError as exc:
+            raise gr.Error(error_text(exc), title="Slow down") from exc
+
+    def _allow_write(self, signed_in: Any, request: gr.Request | None) -> None:
+        if not self.may_write(signed_in, request):
+            raise gr.Error(esc(texts.text("refused_toast")), title="Sign-in needed")
+        self._limit("write", request)
+
+    def sign_in(self, user: str, secret: str, request: gr.Request | None = None) -> tuple[Any, ...]:
+        """(signed-in state, sign-in form, admin tools, status, secret box)."""
+        self._limit("write", request)  # tries count as writes: no guessing spree
+        if not self.access.admin_ok((user or "").strip(), secret or ""):
+            warn(esc(texts.text("bad_sign_in_toast")))
+            return False, gr.skip(), gr.skip(), gr.skip(), ""
+        return (True, *self.role_outputs(True, request), "")
+
+    def sign_out(self) -> tuple[Any, ...]:
+        return (False, *self.role_outputs(False, None))
+
+    def role_outputs(self, signed_in: Any, request: gr.Request | None) -> tuple[Any, Any, Any]:
+        """(sign-in form, admin tools, status) for this session's role."""
+        admin = self.may_write(signed_in, request)
+        note = texts.text("writes_open" if self.access.writes_open else
+                          "signed_in" if admin else "sign_in_needed")
+        return (gr.update(visible=not admin), gr.update(visible=admin), gr.update(value=note))
+
+    def on_load(self, request: gr.Request | None = None) -> tuple[Any, ...]:
+        """(signed-in state, sign-in form, admin tools, status): a page login as ui_user is the admin."""
+        admin = self.access.is_admin_login(getattr(request, "username", None))
+        if not admin:
+            # Nothing to change; and a load event that re-sends a hidden column's visibility stops
+            # later events from showing it (seen in Gradio 6.17).
+            return admin, gr.skip(), gr.skip(), gr.skip()
+        return (admin, *self.role_outputs(admin, request))
 
     # chat
-    def respond(self, question: str, turns: Any) -> Iterator[tuple[Any, Any, Any, Any]]:
+    def respond(self, question: str, turns: Any,
+                request: gr.Request | None = None) -> Iterator[tuple[Any, Any, Any, Any]]:
         """Stream an answer. Yields (chatbot, sources html, turns, question box)."""
         turns = clean_turns(turns)
         question = (question or "").strip()
@@ -189,6 +247,7 @@ class ChatUI:
             warn("Type a question about the articles.")
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
+        self._limit("ask", request)  # raised before any output: the question stays in its box
         shown = [*chat_messages(turns), {"role": "user", "content": esc(question)}]
         yield [*shown, {"role": "assistant", "content": "…"}], gr.skip(), gr.skip(), ""
         partial = ""
@@ -205,10 +264,12 @@ class ChatUI:
             # Give the question back so nothing typed is lost.
             yield chat_messages(turns), gr.skip(), gr.skip(), question
 
-    def api_ask(self, question: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    def api_ask(self, question: str, history: list[dict[str, str]] | None = None,
+                request: gr.Request | None = None) -> dict[str, Any]:
         """Answer a question about the articles. history: earlier turns as {"role", "content"}
         dicts. Returns the answer (with [n] markers), abstained, sources and the searched query."""
         history = [h for h in history or [] if isinstance(h, dict)]
+        self._limit("ask", request)
         try:
             return self.bot.ask(question, history).to_json()
         except ArticlebotError as exc:
@@ -253,8 +314,9 @@ class ChatUI:
         choices = [(f"{r[0][:70]} ({r[4]})", r[4]) for r in rows]
         return rows, gr.Dropdown(choices=choices, value=None)
 
-    def ingest_files(self, files: list[str] | None,
+    def ingest_files(self, files: list[str] | None, signed_in: bool = False, request: gr.Request | None = None,
                      progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        self._allow_write(signed_in, request)
         paths = [str(f) for f in files or []]
         if not paths:
             warn("Choose one or more .txt, .md or .html files first.")
@@ -272,8 +334,10 @@ class ChatUI:
         self._summarise(results)
         return ([result_row(r) for r in results], *self.collection_outputs(), None)
 
-    def add_text(self, title: str, text: str, url: str,
+    def add_text(self, title: str, text: str, url: str, signed_in: bool = False,
+                 request: gr.Request | None = None,
                  progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        self._allow_write(signed_in, request)
         progress(0.1, desc="indexing the text")
         try:
             result = self.bot.add_text(title, text, url)
@@ -284,7 +348,9 @@ class ChatUI:
         self._summarise([result])
         return ([result_row(result)], *self.collection_outputs(), "", "", "")
 
-    def delete(self, article_id: str | None) -> tuple[Any, Any, Any]:
+    def delete(self, article_id: str | None, signed_in: bool = False,
+               request: gr.Request | None = None) -> tuple[Any, Any, Any]:
+        self._allow_write(signed_in, request)
         if not article_id:
             warn("Pick an article to delete.")
             return self.collection_outputs()
@@ -303,7 +369,10 @@ class ChatUI:
             warn(f"{len(failed)} of {len(results)} failed: "
                  + "; ".join(esc(f"{Path(r.source).name}: {r.reason}") for r in failed[:3]))
         else:
-            gr.Info(f"{len(results)} article(s) ready.", duration=4)
+            ready = sum(r.status in ("added", "updated", "unchanged") for r in results)
+            passed = len(results) - ready
+            extra = f" {passed} skipped or duplicate: see the reasons below." if passed else ""
+            gr.Info(f"{ready} article(s) ready.{extra}", duration=4)
 
 
 def result_row(r: IngestResult) -> list[Any]:
@@ -329,20 +398,27 @@ def _browser_secret(bot: Bot) -> str:
     return hashlib.sha256(f"articlebot:{bot.library.home}".encode()).hexdigest()[:32]
 
 
-def create_app(bot: Bot, settings: Any = None) -> gr.Blocks:
-    """The web UI as an un-launched Blocks (queue configured)."""
-    ui = ChatUI(bot)
+def create_app(bot: Bot, settings: Settings | None = None, limits: RateLimits | None = None) -> gr.Blocks:
+    """The web UI as an un-launched Blocks (queue configured). Without ``settings`` the writes are
+    open and nothing is rate-limited; ``limits`` lets the server share one budget with the API."""
+    access = UiAccess.from_settings(settings) if settings is not None else UiAccess()
+    if limits is None and settings is not None:
+        limits = RateLimits.from_settings(settings)
+    ui = ChatUI(bot, access, limits)
     private: dict[str, Any] = {"api_visibility": "private"}
     with gr.Blocks(title="articlebot", analytics_enabled=False) as demo:
         gr.HTML(_style(), elem_id="ab-style", js_on_load=None, padding=False)
         turns = gr.BrowserState([], storage_key="articlebot-conversation", secret=_browser_secret(bot))
+        # Server-side per session: Gradio fills a State input from its own store, never from the request.
+        signed_in = gr.State(False)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat-tab") as chat_tab:
                 chat = _chat_tab(ui, turns, private)
             with gr.Tab("Articles", id="articles-tab") as articles_tab:
-                articles, choice = _articles_tab(ui, private)
+                articles, choice, role = _articles_tab(ui, signed_in, private)
         demo.load(ui.restore, [turns], [chat["chatbot"], chat["sources"], turns, chat["examples"]],
                   **private)
+        demo.load(ui.on_load, None, [signed_in, *role], **private, show_progress="hidden")
         # Refresh what a tab shows when it opens (the collection may have changed meanwhile). Only a
         # visible tab is updated: Gradio leaves a hidden output's spinner stuck.
         quiet: dict[str, Any] = {**private, "show_progress": "hidden"}
@@ -382,43 +458,72 @@ def _chat_tab(ui: ChatUI, turns: gr.BrowserState, private: dict[str, Any]) -> di
     return {"chatbot": chatbot, "sources": sources, "examples": examples}
 
 
-def _articles_tab(ui: ChatUI, private: dict[str, Any]) -> tuple[gr.Dataframe, gr.Dropdown]:
-    with gr.Row(equal_height=False):
-        with gr.Column(min_width=300):
-            files = gr.File(label="Upload articles (.txt, .md, .html)", file_count="multiple",
-                            file_types=[".txt", ".md", ".html", ".htm"], type="filepath",
-                            elem_id="ab-upload")
-            upload = gr.Button("Add files", variant="primary", elem_id="ab-add-files")
-        with gr.Column(min_width=300), gr.Accordion("…or paste an article", open=False, elem_id="ab-paste"):
-            title = gr.Textbox(label="Title", elem_id="ab-paste-title")
-            text = gr.Textbox(label="Text", lines=6, max_lines=20, elem_id="ab-paste-text")
-            url = gr.Textbox(label="URL (optional)", elem_id="ab-paste-url")
-            paste = gr.Button("Add text", variant="primary", elem_id="ab-add-text")
-    results = gr.Dataframe(headers=RESULT_HEADERS, value=[], type="array", label="Last import",
-                           interactive=False, wrap=True, elem_id="ab-results",
-                           column_widths=["20%", "9%", "33%", "8%", "12%", "18%"])
+def _sign_in_form(ui: ChatUI, signed_in: gr.State, private: dict[str, Any]) -> list[Any]:
+    """The access note and the admin sign-in; returns the role outputs [sign-in form, admin tools,
+    note] (the admin tools column is empty: the caller fills it)."""
+    writes_open = ui.access.writes_open
+    note = gr.Markdown(texts.text("writes_open" if writes_open else "sign_in_needed"),
+                       elem_id="ab-access-note")
+    with gr.Column(visible=not writes_open, elem_id="ab-signin") as form, gr.Row(equal_height=True):
+        user = gr.Textbox(label="User (only with the UI password)", scale=1, elem_id="ab-signin-user")
+        secret = gr.Textbox(label="API key or UI password", type="password", scale=2,
+                            elem_id="ab-signin-secret")
+        go = gr.Button("Sign in", variant="primary", scale=0, min_width=100, elem_id="ab-signin-go")
+    tools = gr.Column(visible=writes_open, elem_id="ab-admin")
+    role = [form, tools, note]
+    quiet = {**private, "show_progress": "hidden"}
+    go.click(ui.sign_in, [user, secret], [signed_in, *role, secret], **quiet)
+    secret.submit(ui.sign_in, [user, secret], [signed_in, *role, secret], **quiet)
+    return role
+
+
+def _articles_tab(ui: ChatUI, signed_in: gr.State,
+                  private: dict[str, Any]) -> tuple[gr.Dataframe, gr.Dropdown, list[Any]]:
+    role = _sign_in_form(ui, signed_in, private)
+    with role[1]:  # the admin tools: shown to an admin; their handlers check the role again
+        with gr.Row(equal_height=False):
+            with gr.Column(min_width=300):
+                files = gr.File(label="Upload articles (.txt, .md, .html)", file_count="multiple",
+                                file_types=[".txt", ".md", ".html", ".htm"], type="filepath",
+                                elem_id="ab-upload")
+                upload = gr.Button("Add files", variant="primary", elem_id="ab-add-files")
+            with gr.Column(min_width=300), gr.Accordion("…or paste an article", open=False,
+                                                        elem_id="ab-paste"):
+                title = gr.Textbox(label="Title", elem_id="ab-paste-title")
+                text = gr.Textbox(label="Text", lines=6, max_lines=20, elem_id="ab-paste-text")
+                url = gr.Textbox(label="URL (optional)", elem_id="ab-paste-url")
+                paste = gr.Button("Add text", variant="primary", elem_id="ab-add-text")
+        results = gr.Dataframe(headers=RESULT_HEADERS, value=[], type="array", label="Last import",
+                               interactive=False, wrap=True, elem_id="ab-results",
+                               column_widths=["20%", "9%", "33%", "8%", "12%", "18%"])
+        with gr.Row(equal_height=False, elem_id="ab-delete-row"):
+            choice = gr.Dropdown(label="Article to delete", choices=[], value=None, scale=4,
+                                 elem_id="ab-delete-choice")
+            remove = gr.Button("Delete", variant="stop", scale=1, min_width=100, elem_id="ab-delete")
+        sign_out = gr.Button("Sign out", size="sm", variant="secondary", visible=not ui.access.writes_open,
+                             elem_id="ab-signout")
     articles = gr.Dataframe(headers=ARTICLE_HEADERS, value=[], type="array", label="Articles",
                             interactive=False, wrap=True, elem_id="ab-articles",
                             column_widths=["52%", "11%", "13%", "9%", "15%"])
-    with gr.Row(equal_height=False, elem_id="ab-delete-row"):
-        choice = gr.Dropdown(label="Article to delete", choices=[], value=None, scale=4,
-                             elem_id="ab-delete-choice")
-        remove = gr.Button("Delete", variant="stop", scale=1, min_width=100, elem_id="ab-delete")
     refresh = gr.Button("Refresh list", size="sm", elem_id="ab-refresh")
     collection = [articles, choice]
-    upload.click(ui.ingest_files, [files], [results, *collection, files], **private)
-    paste.click(ui.add_text, [title, text, url], [results, *collection, title, text, url], **private)
-    remove.click(ui.delete, [choice], collection, **private)
+    upload.click(ui.ingest_files, [files, signed_in], [results, *collection, files], **private)
+    paste.click(ui.add_text, [title, text, url, signed_in], [results, *collection, title, text, url],
+                **private)
+    remove.click(ui.delete, [choice, signed_in], collection, **private)
     refresh.click(ui.collection_outputs, None, collection, **private)
-    return articles, choice
+    sign_out.click(ui.sign_out, None, [signed_in, *role], **private, show_progress="hidden")
+    return articles, choice, role
 
 
-def launch(bot: Bot, settings: Any = None, host: str = "127.0.0.1", port: int = 7860,
+def launch(bot: Bot, settings: Settings | None = None, host: str = "127.0.0.1", port: int = 7860,
            **kwargs: Any) -> Any:
     """Serve the chat alone (``ui.server`` mounts it next to the HTTP API instead)."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     app = create_app(bot, settings)
+    if settings is not None:
+        kwargs.setdefault("auth", UiAccess.from_settings(settings).page_login())
     kwargs.setdefault("footer_links", ["api"])
     kwargs.setdefault("ssr_mode", False)
     return app.launch(server_name=host, server_port=port, **kwargs)

@@ -4,6 +4,7 @@ the MCP tools (/mcp/gradio_api/mcp/), all on one port."""
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import logging
 import os
@@ -19,13 +20,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from index.errors import ArticlebotError
+from ui import texts
 from ui.api import MCP_PREFIX, create_api, error_response, under
-from ui.auth import AuthError, KeyRing, OriginPolicy
+from ui.auth import AuthError, KeyRing, OriginPolicy, UiAccess, normalise_origin
+from ui.ratelimit import RateLimitError, RateLimits, client_of
 
 if TYPE_CHECKING:
     from bot.service import Bot
@@ -47,14 +50,46 @@ def embed_headers(policy: OriginPolicy) -> dict[str, str]:
             "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"}
 
 
+def refused_frame_origin(request: Request, policy: OriginPolicy) -> str | None:
+    """The origin of a site framing /embed without being allowed to ("" when the browser does not
+    say which), or None when the chat may be shown. Browsers mark frame loads with Sec-Fetch-*
+    headers; the framing page is named by the Referer or else the widget's ``page_url``. Either may
+    be made up, which only picks the page shown: the CSP's frame-ancestors still decides framing."""
+    if request.headers.get("sec-fetch-dest") not in ("iframe", "frame"):
+        return None  # opened directly, or not a browser: the CSP still guards any framing
+    if request.headers.get("sec-fetch-site") == "same-origin":
+        return None
+    page = request.headers.get("referer") or request.query_params.get("page_url") or ""
+    origin = normalise_origin(page) if page.startswith(("http://", "https://")) else ""
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    if not policy.allowed:
+        return origin
+    return origin if origin and not policy.allows(origin, own) else None
+
+
+def refused_page(origin: str) -> str:
+    """A short page, instead of the browser's blank frame, saying which setting lets the site in."""
+    page = (STATIC / "embed-refused.html").read_text("utf-8")
+    shown = f"<code>{html.escape(origin)}</code>" if origin else html.escape(texts.text("embed_refused_unknown"))
+    return page.replace("{title}", html.escape(texts.text("embed_refused_title"))).replace(
+        "{message}", texts.text("embed_refused").replace("{origin}", shown))
+
+
 def add_embed_routes(app: FastAPI, policy: OriginPolicy) -> None:
     page = (STATIC / "embed.html").read_text("utf-8")
     headers = embed_headers(policy)
+    # The refusal page holds text only (no script, no form), so any site may frame it.
+    refused_headers = {**headers, "Content-Security-Policy": "default-src 'none'; style-src 'self'; "
+                       "base-uri 'none'; form-action 'none'; frame-ancestors *"}
+    vary = {"Vary": "Referer, Sec-Fetch-Dest, Sec-Fetch-Site"}
     assets = {"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"}
 
     @app.get("/embed", response_class=HTMLResponse, include_in_schema=False)
-    def embed() -> HTMLResponse:
-        return HTMLResponse(page, headers=headers)
+    def embed(request: Request) -> HTMLResponse:
+        origin = refused_frame_origin(request, policy)
+        if origin is not None:
+            return HTMLResponse(refused_page(origin), headers={**refused_headers, **vary})
+        return HTMLResponse(page, headers={**headers, **vary})
 
     @app.get("/embed.js", include_in_schema=False)
     def embed_js() -> Response:
@@ -79,12 +114,19 @@ def search_passages(bot: Bot, query: str, k: int) -> list[dict[str, Any]]:
             for p in passages]
 
 
-def mcp_blocks(bot: Bot) -> gr.Blocks:
+def mcp_blocks(bot: Bot, limits: RateLimits | None = None) -> gr.Blocks:
     """A small Blocks whose API endpoints are the MCP tools. Their docstrings are the tool
-    descriptions that MCP clients (and the models behind them) read."""
+    descriptions that MCP clients (and the models behind them) read. Both tools count as asks."""
+    limits = limits or RateLimits()
+
+    def limit(request: gr.Request | None) -> None:
+        try:
+            limits.hit("ask", client_of(request))
+        except RateLimitError as exc:
+            raise gr.Error(str(exc)) from exc
 
     # Tools return JSON text: Gradio hands a tool's result to MCP clients as str(result).
-    def ask(question: str) -> str:
+    def ask(question: str, request: gr.Request | None = None) -> str:
         """Answer a question from the article collection, quoting the exact sentences that back it.
 
         Args:
@@ -96,12 +138,13 @@ def mcp_blocks(bot: Bot) -> gr.Blocks:
         """
         from ui.api import answer_json
 
+        limit(request)
         try:
             return json.dumps(answer_json(bot.ask(question)), ensure_ascii=False)
         except ArticlebotError as exc:
             raise gr.Error(str(exc)) from exc
 
-    def search(query: str, k: int = 5) -> str:
+    def search(query: str, k: int = 5, request: gr.Request | None = None) -> str:
         """Search the article collection and return the best matching passages (hybrid dense + keyword).
 
         Args:
@@ -111,6 +154,7 @@ def mcp_blocks(bot: Bot) -> gr.Blocks:
         Returns:
             JSON text: a list of passages, best first: {article_id, title, url, text, score}.
         """
+        limit(request)
         try:
             return json.dumps(search_passages(bot, query, k), ensure_ascii=False)
         except ArticlebotError as exc:
@@ -158,7 +202,7 @@ def placeholder_ui() -> gr.Blocks:
     return blocks
 
 
-def load_ui(bot: Bot, settings: Settings) -> gr.Blocks:
+def load_ui(bot: Bot, settings: Settings, limits: RateLimits | None = None) -> gr.Blocks:
     try:
         from ui.gradio_app import create_app
     except ModuleNotFoundError as exc:
@@ -166,27 +210,27 @@ def load_ui(bot: Bot, settings: Settings) -> gr.Blocks:
             raise
         log.warning("ui.gradio_app is missing: serving a placeholder page at /")
         return placeholder_ui()
-    return create_app(bot, settings)
-
-
-def ui_auth(settings: Settings) -> tuple[str, str] | None:
-    serve = settings.serve
-    return (serve.ui_user, serve.ui_password) if serve.ui_user and serve.ui_password else None
+    return create_app(bot, settings, limits)
 
 
 # -- the server ------------------------------------------------------------------------------------
 def create_server(bot: Bot, settings: Settings, ui: gr.Blocks | None = None) -> FastAPI:
     """API + embed routes + MCP tools + the chat UI at "/" (``ui`` defaults to ui.gradio_app)."""
-    app = create_api(bot, settings)
+    limits = RateLimits.from_settings(settings)  # one budget per client for the API and the UI
+    app = create_api(bot, settings, limits)
     add_embed_routes(app, app.state.origins)
     if mcp_available():
         if settings.require_key_for_read:
             app.add_middleware(KeyGuard, keys=app.state.read_keys, prefixes=(MCP_PREFIX,))
         # Mounted before "/", which would otherwise catch /mcp.
-        gr.mount_gradio_app(app, mcp_blocks(bot), path=MCP_PREFIX, mcp_server=True, footer_links=[])
+        gr.mount_gradio_app(app, mcp_blocks(bot, limits), path=MCP_PREFIX, mcp_server=True, footer_links=[])
     else:
         log.warning("the 'mcp' package is not installed: no MCP tools (pip install 'mcp>=1.21,<2')")
-    gr.mount_gradio_app(app, ui or load_ui(bot, settings), path="/", auth=ui_auth(settings),
+    # The page itself asks for a login only when reads need a key (the same rule as the API); the
+    # article writes inside it need the admin sign-in (ui.gradio_app).
+    access = UiAccess.from_settings(settings)
+    gr.mount_gradio_app(app, ui or load_ui(bot, settings, limits), path="/", auth=access.page_login(),
+                        auth_message=texts.text("page_login") if access.page_login() else None,
                         mcp_server=False)
     return app
 

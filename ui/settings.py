@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.config import BotSettings
 from index.config import IndexSettings
+from ui.ratelimit import parse_limit
 
 
 def default_home() -> Path:
@@ -26,10 +27,20 @@ class ServeSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 7860
     max_request_kb: int = Field(1024, ge=1, description="largest request body accepted by the API")
+    # The web UI's admin sign-in (besides an API key); also a page login when reads need a key.
     ui_user: str = ""
     # The path prefix a reverse proxy serves us under (e.g. "/bot"), for the links the pages make.
     root_path: str = ""
     ui_password: str = ""
+    # Per client (IP address), for the API and the web UI alike: "N/second|minute|hour|day", "" = none.
+    rate_limit_ask: str = Field("60/minute", description="questions per client")
+    rate_limit_write: str = Field("30/minute", description="article changes per client")
+
+    @field_validator("rate_limit_ask", "rate_limit_write")
+    @classmethod
+    def _valid_limit(cls, value: str) -> str:
+        parse_limit(value)  # a typo fails at start-up, not at the first request
+        return value
 
 
 class Settings(BaseSettings):
