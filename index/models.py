@@ -200,7 +200,8 @@ def cpu_flags() -> set[str]:
 
 
 def int8_file_name(target: str) -> str:
-    return f"model_qint8_{target}.onnx"  # the name sentence-transformers' exporter gives it
+    """The name sentence-transformers' exporter gives it: optimum's avx2 preset stores unsigned weights."""
+    return f"model_{'quint8' if target == 'avx2' else 'qint8'}_{target}.onnx"
 
 
 def _session_options(threads: int):
