@@ -195,13 +195,17 @@ class ExtractiveAnswerer:
         if confidence(self.cfg, feats, scores) < self.cfg.min_score:
             return abstain(question, query, lang)
         said = np.array([any(" ".join(c.text.split()) in t for t in avoid) for c in cands], dtype=float)
-        ranked = scores - self.cfg.second_margin * said
+        ranked = scores - SAID_PENALTY * said
         order = np.argsort(-ranked, kind="stable")
         best = float(ranked[order[0]])
         chosen = [int(i) for i in order[: self.cfg.max_sentences] if ranked[i] >= best - self.cfg.second_margin]
         sources, number = cite(cands, chosen, scores)
         text = " ".join(f"{flat(cands[i].text)} [{number[i]}]" for i in chosen)
         return Answer(answer=text, abstained=False, sources=sources, query=query, question=question)
+
+
+# A sentence the previous answer quoted yields to one scoring about as well, not to a weaker one.
+SAID_PENALTY = 0.01
 
 
 def flat(text: str) -> str:

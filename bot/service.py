@@ -47,6 +47,8 @@ class Bot:
         self.index_cfg = index_cfg
         self.cfg = bot_cfg
         self.queries = VectorLRU(256)  # one embedding of each question, for retrieval and answering
+        # The answerer's weights are fitted on lifts above the crowd: without one given, an in-memory crowd.
+        crowd = crowd or Crowd(embedder, None)
         self.retriever = HybridRetriever(library=library, embedder=embedder, settings=bot_cfg.retrieval,
                                          queries=self.queries, crowd=crowd if bot_cfg.retrieval.crowd else None)
         self.crowd = crowd

@@ -369,7 +369,7 @@ def test_embed_without_allowed_origins_explains_the_setting() -> None:
     assert "https://docs.example.net" in widget and "/a/b" not in widget
     assert "ARTICLEBOT_ALLOWED_ORIGINS" in client.get("/embed", headers=FRAMED).text
     # Opened directly (not in a frame), the chat page is served as before.
-    assert '<script src="/embed.js"' in client.get("/embed").text
+    assert '<script src="embed.js"' in client.get("/embed").text
 
 
 def test_embed_framed_by_another_origin_names_it_and_allowed_one_gets_the_chat() -> None:
@@ -378,5 +378,5 @@ def test_embed_framed_by_another_origin_names_it_and_allowed_one_gets_the_chat()
     assert "https://evil.example" in evil.text and "ARTICLEBOT_ALLOWED_ORIGINS" in evil.text
     assert "<img" not in evil.text
     good = client.get("/embed", headers={**FRAMED, "Referer": GOOD_ORIGIN + "/wiki/Page"})
-    assert '<script src="/embed.js"' in good.text
+    assert '<script src="embed.js"' in good.text
     assert f"frame-ancestors 'self' {GOOD_ORIGIN}" in good.headers["content-security-policy"]

@@ -18,11 +18,12 @@ NOTICE = ("The harbour of Tromsø reopened on Monday after a week of storms. " +
 
 
 @pytest.fixture(scope="module")
-def bot(real_embedder, tmp_path_factory: pytest.TempPathFactory) -> Bot:  # type: ignore[no-untyped-def]
+def bot(real_embedder, real_crowd, tmp_path_factory: pytest.TempPathFactory) -> Bot:  # type: ignore[no-untyped-def]
     from tests.conftest import SAMPLE_ARTICLE
 
     home = tmp_path_factory.mktemp("injection-home")
-    bot = Bot(Library(home, "articles", real_embedder.name), real_embedder, IndexSettings(), BotSettings())
+    bot = Bot(Library(home, "articles", real_embedder.name), real_embedder, IndexSettings(), BotSettings(),
+              real_crowd)
     bot.ingest([str(SAMPLE_ARTICLE)])
     bot.add_text("Harbour notice", NOTICE)
     return bot

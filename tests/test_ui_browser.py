@@ -27,6 +27,7 @@ if not CHROMIUM.exists():
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
 from bot.config import AnswerSettings, BotSettings  # noqa: E402
+from bot.crowd import Crowd  # noqa: E402
 from bot.service import Bot  # noqa: E402
 from index.config import EmbedSettings, IndexSettings  # noqa: E402
 from index.store import Library  # noqa: E402
@@ -61,7 +62,8 @@ def real_bot(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRe
         configured = os.environ.get("ARTICLEBOT_TEST_MODELS_DIR")
         models = Path(configured) if configured else request.getfixturevalue("models_dir")
         embedder = make_embedder(EmbedSettings(), models)
-        return Bot(Library(home, "articles", embedder.name), embedder, IndexSettings(), BotSettings())
+        return Bot(Library(home, "articles", embedder.name), embedder, IndexSettings(), BotSettings(),
+                   Crowd(embedder, models))
     except Exception as exc:  # the model is another package's job; still test the UI
         warnings.warn(f"real model unavailable ({exc}); using the hash embedder", stacklevel=1)
         return Bot.open(home, IndexSettings(embed=EmbedSettings(model="hash")),
