@@ -88,7 +88,7 @@ def rank(library: Library, vector: np.ndarray, query: str, cfg: RetrievalSetting
          ) -> list[Hit]:
     """Fused ranking of chunks: chunk vectors, sentence vectors ("dense": both) and BM25 ("bm25").
 
-    Every hit keeps its chunk's cosine with the question (the answerer's confidence is calibrated on it),
+    Every hit keeps its chunk's cosine with the question (the answerer's chunk lift reads it),
     also when only the sentence vectors or BM25 found it.
     """
     rankings: list[tuple[list[str], float]] = []
