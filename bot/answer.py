@@ -168,9 +168,6 @@ class ExtractiveAnswerer:
             "lift": sims - level,
             "chunk": chunk,
             "chunk_lift": chunk - level,
-            # The chunk's cosine where the chunk vectors themselves found it.
-            "dense": np.array([p.score * p.by_chunk_vector for p in passages]),
-            "rank": np.array([float(p.rank or 1) for p in passages]),
             "lexical": np.array([overlap(query, c.text, lang, c.passage.language) for c in cands]),
             "preferred": np.array([p.preferred for p in passages], dtype=float),
             "names": np.array([name_overlap(names, c.text) for c in cands]),

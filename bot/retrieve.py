@@ -38,20 +38,18 @@ class HybridRetriever(BaseRetriever):
     queries: Any = Field(default_factory=lambda: VectorLRU(256))  # question vectors, shared with the answerer
     crowd: Any = None  # bot.crowd.Crowd: the vector rankings order chunks by their lift above it
 
-    def lifts(self, vector: np.ndarray) -> Callable[[str, float], float] | None:
+    def lifts(self, vector: np.ndarray, record: Callable[[str], ArticleRecord | None]
+              ) -> Callable[[str, float], float] | None:
         """``lift(chunk id, cosine)``: the cosine above the crowd of the chunk's language, so that a chunk in
-        the question's own language does not outrank a better one in another language."""
+        the question's own language does not outrank a better one in another language. ``record`` reads an
+        article (cached per question, so the passages built afterwards reuse it)."""
         if self.crowd is None:
             return None
-        languages: dict[str, str] = {}
         levels: dict[str, float] = {}
 
         def lift(chunk: str, cosine: float) -> float:
-            article = chunk_article(chunk)
-            if article not in languages:
-                record = self.library.get(article)
-                languages[article] = record.language if record else ""
-            lang = languages[article]
+            found = record(chunk_article(chunk))
+            lang = found.language if found else ""
             if lang not in levels:
                 levels[lang] = self.crowd.level(vector, lang)
             return cosine - levels[lang]
@@ -68,15 +66,21 @@ class HybridRetriever(BaseRetriever):
         k = k or self.settings.k
         mode = mode or self.settings.mode
         vector = query_vector(self.queries, self.embedder, query)
-        lift = self.lifts(vector)
+        articles: dict[str, ArticleRecord | None] = {}
+
+        def record(article_id: str) -> ArticleRecord | None:
+            if article_id not in articles:
+                articles[article_id] = self.library.get(article_id)
+            return articles[article_id]
+
+        lift = self.lifts(vector, record)
         hits = rank(self.library, vector, query, self.settings, k, mode, lift=lift)
         if prefer_article:
             scoped = rank(self.library, vector, query, self.settings, 3, mode, article_id=prefer_article, lift=lift)
             seen = {h.chunk.id for h in scoped}
             hits = (scoped + [h for h in hits if h.chunk.id not in seen])[:k]
-        articles = {aid: self.library.get(aid) for aid in {h.chunk.article_id for h in hits}}
         passages = [to_passage(article, hit, preferred=hit.chunk.article_id == prefer_article)
-                    for hit in hits if (article := articles[hit.chunk.article_id]) is not None]
+                    for hit in hits if (article := record(hit.chunk.article_id)) is not None]
         # A property of the question and the whole collection (not of one chunk).
         salience = self.library.sentence_salience(vector, self.settings.salience_rank) \
             if passages and mode != "bm25" else None
