@@ -239,18 +239,22 @@ def combine(cfg: AnswerSettings, f: dict[str, np.ndarray]) -> np.ndarray:
 
 
 # The question-level evidence the don't-know rule weighs.
-EVIDENCE = ("best", "lift", "chunk_lift", "spread", "names", "lexical", "cross", "small")
+EVIDENCE = ("best", "lift", "chunk_lift", "spread", "names", "lexical", "cross", "small", "level")
 
 
 def evidence(cfg: AnswerSettings, f: dict[str, np.ndarray], scores: np.ndarray) -> dict[str, float]:
     """How well the best candidates answer, none of it counting the page's preference (a page the question
     has nothing to do with must not make the bot answer)."""
     plain = scores - cfg.preferred_bonus * f["preferred"]
+    top = int(plain.argmax())
     return {"best": float(plain.max()), "lift": float(f["lift"].max()), "chunk_lift": float(f["chunk_lift"].max()),
             "spread": float(f["lift"].max() - f["lift"].mean()), "names": float(f["names"].max()),
             "lexical": float(f["lexical"].max()),
             # The best sentence is in another language than the question (cross-language cosines run lower).
-            "cross": 1.0 - float(f["same_lang"][int(plain.argmax())]),
+            "cross": 1.0 - float(f["same_lang"][top]),
+            # How close the question sits to any text of the best sentence's language (its crowd's level):
+            # the embedder places some languages' questions nearer to everything, lowering every lift.
+            "level": float(f["sentence"][top] - f["lift"][top]),
             # Under 300 sentences (no salience measured): the best of few sentences is lower by chance.
             "small": float(np.isnan(f["salience"][0]))}
 
