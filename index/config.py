@@ -15,6 +15,20 @@ class EmbedSettings(BaseModel):
     batch_size: int = Field(16, ge=1)
 
 
+class FetchSettings(BaseModel):
+    """How pages, feeds, sitemaps and wikis are fetched (``index.sources.net``)."""
+
+    # Hosts or networks (CIDR) that may be fetched although private, loopback or link-local (an internal
+    # wiki). Set through ARTICLEBOT_FETCH_ALLOW_HOSTS (``ui.settings`` copies it here).
+    allow_hosts: list[str] = Field(default_factory=list)
+    timeout: float = Field(20.0, gt=0, description="seconds to connect, and between two reads")
+    total_timeout: float = Field(120.0, gt=0, description="seconds for one whole response")
+    max_redirects: int = Field(5, ge=0)
+    per_host: int = Field(2, ge=1, description="requests in flight to one host at most")
+    workers: int = Field(4, ge=1, description="requests in flight at most")
+    user_agent: str = "articlebot/0.1 (article question answering; sync of feeds, sitemaps and wikis)"
+
+
 class IndexSettings(BaseModel):
     chunk_size: int = Field(700, ge=100, description="target chunk size in characters")
     chunk_overlap: int = Field(150, ge=0, description="overlap between chunks in characters")
@@ -24,3 +38,4 @@ class IndexSettings(BaseModel):
     # padded to the length of a chunk. 1 embeds each article alone.
     ingest_batch: int = Field(256, ge=1, description="texts embedded per call during an ingest")
     embed: EmbedSettings = EmbedSettings()
+    fetch: FetchSettings = FetchSettings()
