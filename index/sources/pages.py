@@ -59,7 +59,8 @@ def html_article(page: str | bytes, source: str, url: str = "") -> RawArticle:
         url=canonical or url or (doc.url or ""),  # a local file: the address the page states
         published=published,
         updated=updated if updated != published else "",
-        author=doc.author or "",
+        # trafilatura drops a one-word author ("Ana"); the page's own author tag still names it.
+        author=doc.author or " ".join(str(v) for v in tree.xpath("//meta[@name='author']/@content")[:1]).strip(),
         language=(tree.get("lang") or "").split("-")[0].lower(),
         site_name=doc.sitename or "",
     )
