@@ -570,3 +570,67 @@ def test_post_sources_runs_a_sync_job_for_an_admin_key(site: Site, tmp_path: Pat
             assert client.get("/api/v1/sources/jobs/nope", headers=admin).status_code == 404
     finally:
         bot.library.close()
+
+
+# -- PDF -----------------------------------------------------------------------------------------------
+def tiny_pdf(lines: list[str], title: str) -> bytes:
+    """A one-page PDF with text in Helvetica and an info dictionary."""
+    content = "BT /F1 12 Tf 72 720 Td " + " ".join(f"({line}) Tj 0 -16 Td" for line in lines) + " ET"
+    objects = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+               "/Resources << /Font << /F1 5 0 R >> >> >>",
+               f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
+               "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+               f"<< /Title ({title}) /Author (Ana Ruiz) /CreationDate (D:20260301080000Z) >>"]
+    out, offsets = b"%PDF-1.4\n", []
+    for i, obj in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n{obj}\nendobj\n".encode()
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info 6 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return out
+
+
+def test_pdf_from_the_web_and_from_disk(site: Site, library: Library, tmp_path: Path):
+    lines = ["The river authority published its annual report on water quality.",
+             "Nitrate levels in the Vltava fell by twelve percent since last year."]
+    site.routes["/report.pdf"] = ("application/pdf", tiny_pdf(lines, "Water quality 2026"))
+    [report] = sync(library, SyncState(), f"{site.base}/report.pdf")
+    assert report.counts()["added"] == 1
+    [article] = library.articles()
+    assert (article.title, article.author, article.published) == ("Water quality 2026", "Ana Ruiz", "2026-03-01")
+    assert "Nitrate levels in the Vltava fell by twelve percent" in article.text
+
+    path = tmp_path / "minutes.pdf"
+    path.write_bytes(tiny_pdf(["The council met on Monday and approved the new bridge over the river."], "Minutes"))
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 not really")
+    results = {Path(r.source).name: r for r in ingest_paths(library, HashEmbedder(), [str(path), str(broken)],
+                                                             IndexSettings())}
+    assert results["minutes.pdf"].status == "added" and results["minutes.pdf"].title == "Minutes"
+    assert results["broken.pdf"].status == "failed" and "PDF" in results["broken.pdf"].reason
+
+
+# -- the command line ----------------------------------------------------------------------------------
+def test_cli_sync_reports_counts_and_a_rerun_adds_nothing(site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]):
+    from ui.cli import main
+
+    monkeypatch.setenv("ARTICLEBOT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ARTICLEBOT_INDEX__EMBED__MODEL", "hash")
+    monkeypatch.setenv("ARTICLEBOT_FETCH_ALLOW_HOSTS", "127.0.0.1")
+    site.routes["/news/dam"] = ("text/html", page("Dam opens", DAM))
+    site.routes["/news/school"] = ("text/html", page("School budget", SCHOOL))
+    site.routes["/sitemap.xml"] = ("application/xml", sitemap(site.base, {"/news/dam": "2026-03-04",
+                                                                         "/news/school": "2026-06-01"}))
+    assert main(["sync", f"{site.base}/sitemap.xml"]) == 0
+    out = capsys.readouterr().out
+    assert "added     " in out and "(sitemap): 2 added, 0 failed; 3 requests" in out
+    assert main(["sync", f"{site.base}/sitemap.xml", "--json"]) == 0
+    [report] = json.loads(capsys.readouterr().out)
+    assert report["counts"]["unchanged"] == 2 and report["counts"]["added"] == 0 and report["requests"] == 1
+    monkeypatch.delenv("ARTICLEBOT_FETCH_ALLOW_HOSTS")
+    assert main(["sync", f"{site.base}/sitemap.xml"]) == 1
+    assert "ARTICLEBOT_FETCH_ALLOW_HOSTS" in capsys.readouterr().out

@@ -136,9 +136,11 @@ def cmd_sync(bot: Bot, args: argparse.Namespace) -> int:
         reports = bot.sync(args.sources, args.prune, args.namespace or [0])
         print(json.dumps([r.to_json() for r in reports], ensure_ascii=False, indent=2))
     else:
-        # Unchanged items are only counted: a nightly run's log shows what changed.
-        reports = bot.sync(args.sources, args.prune, args.namespace or [0], progress=Bar("sync"),
-                           on_result=lambda r: r.status == "unchanged" or print(result_line(r), flush=True))
+        def show(result: Any) -> None:  # unchanged items are only counted: a nightly log shows what changed
+            if result.status != "unchanged":
+                print(result_line(result), flush=True)
+
+        reports = bot.sync(args.sources, args.prune, args.namespace or [0], progress=Bar("sync"), on_result=show)
         for report in reports:
             print(report.summary())
     return 1 if any(r.status == "failed" for report in reports for r in report.results) else 0
