@@ -104,7 +104,7 @@ def print_answer(answer: Any, as_json: bool) -> None:
     if answer.note:
         print(f"({answer.note})")
     for s in answer.sources:
-        print(f"  [{s.n}] {s.title} — {s.url}")
+        print(f"  [{s.n}] {s.title} — {s.url}" + (f" ({s.published[:10]})" if s.published else ""))
         print(f"      “{s.quote}”")
 
 
