@@ -58,6 +58,7 @@ class Site:
         self.routes: dict[str, tuple[str, bytes]] = {}
         self.redirects: dict[str, str] = {}
         self.log: list[tuple[str, bool]] = []
+        self.hosts: list[str] = []  # the Host headers received
         self.wiki: dict[int, dict[str, object]] = {}  # pageid -> title, ns, revid, text
         self.base = ""
 
@@ -70,6 +71,7 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             conditional = bool(self.headers.get("If-None-Match") or self.headers.get("If-Modified-Since"))
             site.log.append((self.path, conditional))
+            site.hosts.append(self.headers.get("Host", ""))
             path = urlsplit(self.path).path
             if path == "/w/api.php":
                 return self._send("application/json", json.dumps(wiki_api(site, parse_qs(urlsplit(self.path).query))
@@ -369,12 +371,17 @@ def test_a_redirect_to_a_private_address_is_refused(site: Site):
     assert got.url == f"{site.base}/news/dam" and got.status == 200
 
 
-def test_the_address_connected_to_is_checked_too(site: Site, monkeypatch: pytest.MonkeyPatch):
-    """A name that resolves to a public address for the check but connects to loopback (DNS rebinding)."""
+def test_the_connection_goes_to_the_address_checked(site: Site, monkeypatch: pytest.MonkeyPatch):
+    """The name is resolved once, for the check, and the request sent to that address (a second lookup could
+    answer a private address: DNS rebinding). The name below exists only in the patched lookup."""
     site.routes["/news/dam"] = ("text/html", page("Dam opens", DAM))
-    monkeypatch.setattr(net, "resolve", lambda host, port: [ipaddress.ip_address("93.184.216.34")])
-    with pytest.raises(InputError, match=r"is at 127\.0\.0\.1"):
-        fetcher([]).get(f"{site.base}/news/dam")
+    monkeypatch.setattr(net, "resolve", lambda host, port: [ipaddress.ip_address("127.0.0.1")])
+    port = site.base.rsplit(":", 1)[1]
+    got = fetcher(["127.0.0.0/8"]).get(f"http://news.example.test:{port}/news/dam")
+    assert got.status == 200 and got.url == f"http://news.example.test:{port}/news/dam"
+    assert site.log == [("/news/dam", False)] and site.hosts == [f"news.example.test:{port}"]
+    with pytest.raises(InputError, match=r"news\.example\.test is at 127\.0\.0\.1"):
+        fetcher([]).get(f"http://news.example.test:{port}/news/dam")
 
 
 def test_oversize_responses_are_cut_off(site: Site):

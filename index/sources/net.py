@@ -1,10 +1,10 @@
 """Fetching from the web without becoming a way into the server's own network.
 
 Only http(s). Every address a host name resolves to must be public (not private, loopback, link-local,
-shared or reserved) unless the host or its network is allowlisted; each redirect is checked again, and so
-is the address really connected to (a name that resolved to a public address for the check and to a
-private one for the connection is refused). Responses are capped in size and time, their content type is
-checked before the body is read, and a host gets a few requests in flight at most.
+shared or reserved) unless the host or its network is allowlisted, and the connection goes to the address
+that was checked (the name is not resolved a second time, so it cannot answer a private address then:
+DNS rebinding); each redirect is checked again. Responses are capped in size and time, their content type
+is checked before the body is read, and a host gets a few requests in flight at most.
 """
 
 from __future__ import annotations
@@ -107,19 +107,21 @@ class Fetcher:
     def close(self) -> None:
         self.client.close()
 
-    def check_url(self, url: str) -> httpx.URL:
-        """The URL parsed, or InputError when its scheme or its host's addresses are not allowed."""
+    def check_url(self, url: str) -> tuple[httpx.URL, Address | None]:
+        """The URL parsed and the address to connect to (None: a host allowlisted by name, resolved as
+        usual); InputError when its scheme or any of its host's addresses is not allowed."""
         try:
             parsed = httpx.URL(url)
         except httpx.InvalidURL as exc:
             raise InputError(f"is not a valid address ({exc}).") from exc
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise InputError("is not an http(s) address.", "Only http:// and https:// addresses are fetched.")
-        if not self.allow.has_name(parsed.host):
-            port = parsed.port or (443 if parsed.scheme == "https" else 80)
-            for address in resolve(parsed.host, port):
-                self._check_address(parsed.host, address)
-        return parsed
+        if self.allow.has_name(parsed.host):
+            return parsed, None
+        addresses = resolve(parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80))
+        for address in addresses:
+            self._check_address(parsed.host, address)
+        return parsed, addresses[0]
 
     def _check_address(self, host: str, address: Address) -> None:
         if not is_public(address) and not self.allow.has_address(address):
@@ -139,18 +141,17 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         for _ in range(self.cfg.max_redirects + 1):
-            parsed = self.check_url(url)
+            parsed, address = self.check_url(url)
+            request = self._pinned(parsed, address, headers)
             with self._slot(parsed.host):
                 try:
                     with self._hosts_lock:
                         self.requests += 1
-                    response = self.client.send(self.client.build_request("GET", parsed, headers=headers),
-                                                stream=True)
+                    response = self.client.send(request, stream=True)
                 except httpx.HTTPError as exc:
                     raise InputError(f"could not be fetched ({type(exc).__name__}).",
                                      "Check the address and the network.") from exc
                 try:
-                    self._check_peer(parsed.host, response)
                     if response.is_redirect and "location" in response.headers:
                         url = urljoin(str(parsed), response.headers["location"])
                         continue
@@ -159,14 +160,14 @@ class Fetcher:
                     response.close()
         raise InputError(f"redirects more than {self.cfg.max_redirects} times.", "Check the address.")
 
-    def _check_peer(self, host: str, response: httpx.Response) -> None:
-        """The address really connected to must pass the same check (DNS may answer differently twice)."""
-        if self.allow.has_name(host):
-            return
-        stream = response.extensions.get("network_stream")
-        peer = stream.get_extra_info("server_addr") if stream is not None else None
-        if peer:
-            self._check_address(host, ipaddress.ip_address(str(peer[0]).split("%", 1)[0]))
+    def _pinned(self, url: httpx.URL, address: Address | None, headers: dict[str, str]) -> httpx.Request:
+        """A request to the checked ``address`` itself, naming the host in the Host header and, for TLS, in
+        SNI and the certificate check."""
+        if address is None:
+            return self.client.build_request("GET", url, headers=headers)
+        return self.client.build_request("GET", url.copy_with(host=str(address)),
+                                         headers={**headers, "Host": url.netloc.decode("ascii")},
+                                         extensions={"sni_hostname": url.host})
 
     def _read(self, url: str, response: httpx.Response, accept: Collection[str]) -> Fetched:
         etag, modified = response.headers.get("etag", ""), response.headers.get("last-modified", "")
