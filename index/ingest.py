@@ -96,14 +96,16 @@ class _Staged:
         return [f"{self.record.title}\n{c.text}" for c in self.chunks] + [s.text for s in self.sentences]
 
 
-def duplicate_of(library: Library, record: ArticleRecord, url: str) -> IngestResult | None:
+def duplicate_of(library: Library, record: ArticleRecord, url: str, replaces: str = "") -> IngestResult | None:
     """A result naming the article already stored under another identity with the same cleaned text
-    or the same canonical ``url``; None when there is none."""
+    or the same canonical ``url``; None when there is none. ``replaces``: an article this one is about to
+    replace (a page moved to a new address), which is no twin."""
+    mine = (record.id, replaces)
     twin = library.find_by_text(record.text)
     same = "text"
-    if (twin is None or twin.id == record.id) and url:
+    if (twin is None or twin.id in mine) and url:
         twin, same = library.find_by_url(url), "address"
-    if twin is None or twin.id == record.id:
+    if twin is None or twin.id in mine:
         return None
     return IngestResult(record.source, "duplicate", twin.id, twin.title, twin.chunks,
                         reason=f"the same {same} as “{twin.title}” (id {twin.id}, from {twin.source}), "
@@ -111,12 +113,12 @@ def duplicate_of(library: Library, record: ArticleRecord, url: str) -> IngestRes
 
 
 def _stage(library: Library, raw: RawArticle, cfg: IndexSettings, model_name: str,
-           check_duplicates: bool = True) -> _Staged | IngestResult:
+           check_duplicates: bool = True, replaces: str = "") -> _Staged | IngestResult:
     record, chunks = prepare(raw, cfg, model_name)
     old = library.get(record.id)
     if old is not None and old.hash == record.hash:
         return IngestResult(raw.source, "unchanged", old.id, old.title, old.chunks)
-    duplicate = duplicate_of(library, record, raw.url) if check_duplicates else None
+    duplicate = duplicate_of(library, record, raw.url, replaces) if check_duplicates else None
     if duplicate is not None:
         return duplicate
     return _Staged(raw, record, chunks, sentences_of(chunks), old is None)
@@ -183,7 +185,7 @@ class Batch:
     """Articles staged one at a time, embedded and committed several at a time (``ingest_batch`` texts).
 
     Every result goes to ``report``; an article's own result also to the ``done`` given with it (a sync
-    records an item only once its article is committed)."""
+    records an item only once its article is committed). ``replaces``: see ``duplicate_of``."""
 
     def __init__(self, library: Library, embedder: Embedder, cfg: IndexSettings,
                  report: Callable[[IngestResult], None]) -> None:
@@ -196,8 +198,9 @@ class Batch:
         if done:
             done(result)
 
-    def add(self, raw: RawArticle, done: Callable[[IngestResult], None] | None = None) -> None:
-        staged = _guarded(raw.source, lambda: _stage(self.library, raw, self.cfg, self.embedder.name))
+    def add(self, raw: RawArticle, done: Callable[[IngestResult], None] | None = None, replaces: str = "") -> None:
+        staged = _guarded(raw.source, lambda: _stage(self.library, raw, self.cfg, self.embedder.name,
+                                                     replaces=replaces))
         if isinstance(staged, IngestResult):
             self._result(staged, done)
             return

@@ -453,6 +453,13 @@ def test_mediawiki_api_sync(site: Site, library: Library):
     assert "Hamburg" in library.find_by_url(f"{site.base}/wiki/Elbe").text
     assert library.find_by_url(f"{site.base}/wiki/Moldau_(music)") is None and library.count() == 2
 
+    # A page moved to a new title: its article moves to the new address, without --prune.
+    site.wiki[2] = {**site.wiki[2], "title": "Elbe (river)", "revid": 23}
+    [moved] = sync(library, state, api)
+    assert moved.counts()["added"] == 1 and moved.counts()["removed"] == 1 and library.count() == 2
+    assert library.find_by_url(f"{site.base}/wiki/Elbe_(river)") is not None
+    assert library.find_by_url(f"{site.base}/wiki/Elbe") is None
+
     [help_pages] = sync(library, state, api, namespaces=(12,))
     assert help_pages.counts()["added"] == 1
 

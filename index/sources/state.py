@@ -18,8 +18,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (url TEXT PRIMARY KEY, kind TEXT NOT NULL, etag TEXT NOT NULL,
     last_modified TEXT NOT NULL, synced_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS items (source TEXT NOT NULL, key TEXT NOT NULL, version TEXT NOT NULL,
-    etag TEXT NOT NULL, last_modified TEXT NOT NULL, article_id TEXT NOT NULL, listed INTEGER NOT NULL,
-    PRIMARY KEY (source, key));
+    etag TEXT NOT NULL, last_modified TEXT NOT NULL, article_id TEXT NOT NULL, identity TEXT NOT NULL,
+    listed INTEGER NOT NULL, PRIMARY KEY (source, key));
 CREATE INDEX IF NOT EXISTS items_article ON items (article_id);
 """
 
@@ -37,7 +37,8 @@ class ItemState:
     version: str
     etag: str
     last_modified: str
-    article_id: str
+    article_id: str  # the article it became (another's, when it was a duplicate)
+    identity: str  # the identity it was read under (its canonical URL)
 
 
 class SyncState:
@@ -66,14 +67,15 @@ class SyncState:
     def items(self, source: str, listed_only: bool = True) -> dict[str, ItemState]:
         """The items the source listed last time (or ever, ``listed_only`` False)."""
         with self.lock:
-            rows = self.db.execute("SELECT key, version, etag, last_modified, article_id FROM items "
+            rows = self.db.execute("SELECT key, version, etag, last_modified, article_id, identity FROM items "
                                    "WHERE source = ? AND listed >= ?", (source, int(listed_only))).fetchall()
         return {row[0]: ItemState(*row) for row in rows}
 
     def save_item(self, source: str, item: ItemState) -> None:
         with self.lock, self.db:
-            self.db.execute("INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?, ?, 1)",
-                            (source, item.key, item.version, item.etag, item.last_modified, item.article_id))
+            self.db.execute("INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
+                            (source, item.key, item.version, item.etag, item.last_modified, item.article_id,
+                             item.identity))
 
     def unlist(self, source: str, key: str) -> None:
         """The source no longer lists the item (its article is kept unless pruned)."""

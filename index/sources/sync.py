@@ -14,14 +14,14 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from index.config import IndexSettings
 from index.embed import Embedder
 from index.errors import InputError
-from index.ingest import Batch, IngestResult, Progress
+from index.ingest import Batch, IngestResult, Progress, article_id_for
 from index.load import RawArticle
 from index.sources.feeds import parse_feed
 from index.sources.mediawiki import WikiApi, WikiPage, is_api
@@ -32,6 +32,7 @@ from index.sources.state import ItemState, Listing, SyncState
 from index.store import ArticleRecord, Library
 
 STORED = ("added", "updated", "unchanged", "duplicate")
+Gone = Literal["prune", "unlist", "keep"]
 
 
 @dataclass(frozen=True)
@@ -143,14 +144,15 @@ class Syncer:
             # The listing is the last one (read whole, or its validators were not kept): items it left
             # then and were kept are pruned now when asked.
             entries = [Entry(key, key, item.version) for key, item in known.items()]
-            self._items(source, entries, report, batch, complete=listing.kind != "feed")
+            self._items(source, entries, report, batch, gone="keep" if listing.kind == "feed" else "prune")
             self._save_listing(source, report, Listing(listing.kind, listing.etag, listing.last_modified))
             return
         kind, entries, complete = self._entries(source, fetched, report)
         report.kind = kind
         if kind == "feed" and self.prune:
             report.note = "feeds list only their latest items: nothing is pruned for leaving one"
-        self._items(source, entries, report, batch, complete=complete and kind != "feed")
+        gone: Gone = "unlist" if kind == "feed" else "prune" if complete else "keep"
+        self._items(source, entries, report, batch, gone)
         self._save_listing(source, report, Listing(kind, fetched.etag, fetched.last_modified))
 
     def _entries(self, source: str, fetched: Fetched, report: SyncReport) -> tuple[str, list[Entry], bool]:
@@ -184,7 +186,10 @@ class Syncer:
             pages += part.pages
         return "sitemap", [Entry(loc, loc, lastmod) for loc, lastmod in pages], complete
 
-    def _items(self, source: str, entries: list[Entry], report: SyncReport, batch: Batch, complete: bool) -> None:
+    def _items(self, source: str, entries: list[Entry], report: SyncReport, batch: Batch, gone: Gone) -> None:
+        """Store what changed among ``entries``; then, for the items of the last run no longer listed, ``gone``
+        says what to do: "prune" (a complete listing: deleted with ``prune``, else counted as unlisted),
+        "unlist" (a feed: forgotten quietly, the articles kept) or "keep" (part of the listing is missing)."""
         known = self.state.items(source, listed_only=False)
         stored = self.library.summaries()
         todo: list[tuple[Entry, ItemState | None]] = []
@@ -197,7 +202,7 @@ class Syncer:
                 self._report(report, self._unchanged(entry.url, alive.article_id, stored))
             elif entry.raw is not None:
                 done += 1
-                self._store(source, batch, entry, entry.raw, entry.etag, entry.last_modified)
+                self._store(source, batch, entry, entry.raw, entry.etag, entry.last_modified, old, report)
             else:
                 todo.append((entry, alive))
         for (entry, old), got in self._fetch_all(todo):
@@ -206,8 +211,8 @@ class Syncer:
             if isinstance(got, InputError):
                 self._report(report, IngestResult(entry.url, "failed", reason=str(got)))
             elif got.not_modified and old is not None:
-                self.state.save_item(source, ItemState(entry.key, entry.version, got.etag or old.etag,
-                                                       got.last_modified or old.last_modified, old.article_id))
+                self.state.save_item(source, replace(old, version=entry.version, etag=got.etag or old.etag,
+                                                     last_modified=got.last_modified or old.last_modified))
                 self._report(report, self._unchanged(entry.url, old.article_id, stored))
             else:
                 try:
@@ -215,10 +220,10 @@ class Syncer:
                 except InputError as exc:
                     self._report(report, IngestResult(entry.url, "failed", reason=str(exc)))
                     continue
-                self._store(source, batch, entry, raw, got.etag, got.last_modified)
+                self._store(source, batch, entry, raw, got.etag, got.last_modified, old, report)
         batch.flush()
-        if complete:
-            self._vanished(source, {e.key for e in entries}, report)
+        if gone != "keep":
+            self._vanished(source, {e.key for e in entries}, report, prunable=gone == "prune")
         self._step("done", 1, 1)
 
     def _fetch(self, entry: Entry, old: ItemState | None) -> Fetched | InputError:
@@ -248,32 +253,50 @@ class Syncer:
                 for _, future in window:
                     future.cancel()
 
-    def _store(self, source: str, batch: Batch, entry: Entry, raw: RawArticle, etag: str, modified: str) -> None:
-        def done(result: IngestResult) -> None:  # after the commit: an interrupted run redoes the rest
-            if result.status in STORED:
-                self.state.save_item(source, ItemState(entry.key, entry.version, etag, modified, result.article_id))
+    def _store(self, source: str, batch: Batch, entry: Entry, raw: RawArticle, etag: str, modified: str,
+               old: ItemState | None, report: SyncReport) -> None:
+        """Stage ``raw``; once committed, remember the item. The article the item became last time, when it
+        was its own (not a twin stored by someone else), is replaced: deleted when the item now becomes
+        another article (its page moved to a new address, or now repeats another article's text)."""
+        own = old.article_id if old is not None and old.identity and article_id_for(old.identity) == old.article_id \
+            else ""
+        moved = own if old is not None and old.identity != raw.source else ""
 
-        batch.add(raw, done)
+        def done(result: IngestResult) -> None:  # after the commit: an interrupted run redoes the rest
+            if result.status not in STORED:
+                return
+            self.state.save_item(source, ItemState(entry.key, entry.version, etag, modified, result.article_id,
+                                                   raw.source))
+            if own and own != result.article_id:
+                self._drop(report, entry.url, own, f"replaced by {result.article_id} ({raw.source})")
+
+        batch.add(raw, done, replaces=moved)
+
+    def _drop(self, report: SyncReport, key: str, article_id: str, reason: str) -> None:
+        """Delete an article no source lists any more (a page moved to a new address, or pruned)."""
+        if not self.state.is_listed(article_id) and self.library.get(article_id) is not None:
+            article = self.library.delete(article_id)
+            self._report(report, IngestResult(key, "removed", article.id, article.title, reason=reason))
 
     def _unchanged(self, url: str, article_id: str, stored: dict[str, ArticleRecord] | None = None) -> IngestResult:
         record = (stored or {}).get(article_id) or self.library.get(article_id)
         return IngestResult(url, "unchanged", article_id, record.title if record else "",
                             record.chunks if record else 0)
 
-    def _vanished(self, source: str, listed: set[str], report: SyncReport) -> None:
-        """Items of the last run the source no longer lists: their articles are deleted when pruning and no
-        other source lists them."""
+    def _vanished(self, source: str, listed: set[str], report: SyncReport, prunable: bool) -> None:
+        """Items of the last run the source no longer lists: when ``prunable`` and pruning, their articles are
+        deleted (unless another source lists them)."""
         for key, item in self.state.items(source, listed_only=False).items():
             if key in listed:
                 continue
             self.state.unlist(source, key)
+            if not prunable:
+                continue
             if not self.prune:
                 report.unlisted += 1
                 continue
-            if item.article_id and not self.state.is_listed(item.article_id) and self.library.get(item.article_id):
-                article = self.library.delete(item.article_id)
-                self._report(report, IngestResult(key, "removed", article.id, article.title,
-                                                  reason="no longer listed by the source"))
+            if item.article_id:
+                self._drop(report, key, item.article_id, "no longer listed by the source")
             self.state.forget(source, key)
 
     def _save_listing(self, source: str, report: SyncReport, listing: Listing) -> None:
@@ -312,11 +335,11 @@ class Syncer:
                     continue
                 raw = renderer.article(page.title, page.url, *texts[page.revid])
                 if len(raw.text) < 20:  # a page of templates only: remembered, so not read again until edited
-                    self.state.save_item(source, ItemState(entry.key, entry.version, "", "", ""))
+                    self.state.save_item(source, ItemState(entry.key, entry.version, "", "", "", ""))
                     self._report(report, IngestResult(page.url, "skipped", reason="no text once rendered"))
                     continue
-                self._store(source, batch, entry, raw, "", "")
+                self._store(source, batch, entry, raw, "", "", known.get(entry.key), report)
         batch.flush()
-        self._vanished(source, {str(p.pageid) for p in pages}, report)
+        self._vanished(source, {str(p.pageid) for p in pages}, report, prunable=True)
         self.state.set_listing(source, Listing("mediawiki", "", ""))
         self._step("done", 1, 1)
