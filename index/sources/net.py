@@ -32,7 +32,8 @@ XML = frozenset({"application/xml", "text/xml", "application/rss+xml", "applicat
 PDF = frozenset({"application/pdf"})
 TEXT = frozenset({"text/plain", "text/markdown"})
 JSON = frozenset({"application/json"})
-DOCUMENTS = HTML | XML | PDF | TEXT
+PAGES = HTML | PDF | TEXT  # what an item of a feed or sitemap may be
+DOCUMENTS = PAGES | XML  # what a source may be
 
 
 def is_url(text: str) -> bool:

@@ -25,7 +25,7 @@ from index.ingest import Batch, IngestResult, Progress, article_id_for
 from index.load import RawArticle
 from index.sources.feeds import parse_feed
 from index.sources.mediawiki import WikiApi, WikiPage, is_api
-from index.sources.net import DOCUMENTS, XML, Fetched, Fetcher
+from index.sources.net import DOCUMENTS, PAGES, XML, Fetched, Fetcher
 from index.sources.pages import document_article
 from index.sources.sitemaps import parse_sitemap
 from index.sources.state import ItemState, Listing, SyncState
@@ -135,7 +135,8 @@ class Syncer:
         conditional = listing if listing and known else Listing("", "", "")
         fetched = self.fetcher.get(source, DOCUMENTS, conditional.etag, conditional.last_modified)
         if fetched.not_modified:
-            assert listing is not None
+            if listing is None:
+                raise InputError("answered 304 Not Modified to a plain request.", "Check the server.")
             report.kind = listing.kind
             if listing.kind == "page":  # the page itself is unchanged
                 for item in known.values():
@@ -228,7 +229,7 @@ class Syncer:
 
     def _fetch(self, entry: Entry, old: ItemState | None) -> Fetched | InputError:
         try:
-            return self.fetcher.get(entry.url, DOCUMENTS, old.etag if old else "", old.last_modified if old else "")
+            return self.fetcher.get(entry.url, PAGES, old.etag if old else "", old.last_modified if old else "")
         except InputError as exc:
             return exc
 
