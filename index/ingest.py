@@ -280,12 +280,14 @@ def ingest_paths(library: Library, embedder: Embedder, paths: Sequence[str], cfg
                 progress(message, (len(found.files) + fraction * len(urls)) / steps)
 
         # A one-off read: the same readers as `articlebot sync`, with nothing remembered.
-        syncer = Syncer(library, embedder, cfg, SyncState(), progress=url_progress, on_result=on_result)
+        state = SyncState()
+        syncer = Syncer(library, embedder, cfg, state, progress=url_progress, on_result=on_result)
         try:
-            for report_ in syncer.run(urls):
-                results.extend(report_.results)
+            for sync_report in syncer.run(urls):
+                results.extend(sync_report.results)
         finally:
             syncer.close()
+            state.close()
     if progress:
         progress("done", 1.0)
     return results

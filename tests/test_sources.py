@@ -59,6 +59,10 @@ class Site:
         self.redirects: dict[str, str] = {}
         self.log: list[tuple[str, bool]] = []
         self.hosts: list[str] = []  # the Host headers received
+        self.agents: list[str] = []  # the User-Agent headers received
+        self.slow = threading.Event()
+        self.busy = threading.Condition()
+        self.inflight = self.most = self.arrived = 0  # requests to /busy/: being answered, the most at once, in all
         self.wiki: dict[int, dict[str, object]] = {}  # pageid -> title, ns, revid, text
         self.base = ""
 
@@ -72,6 +76,7 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             conditional = bool(self.headers.get("If-None-Match") or self.headers.get("If-Modified-Since"))
             site.log.append((self.path, conditional))
             site.hosts.append(self.headers.get("Host", ""))
+            site.agents.append(self.headers.get("User-Agent", ""))
             path = urlsplit(self.path).path
             if path == "/w/api.php":
                 return self._send("application/json", json.dumps(wiki_api(site, parse_qs(urlsplit(self.path).query))
@@ -82,6 +87,20 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return None
+            if path == "/slow":
+                site.slow.wait(5)  # set by the test once the client has given up
+                return self._send("text/html", page("Late", DAM))
+            if path.startswith("/busy/"):
+                with site.busy:
+                    site.inflight += 1
+                    site.arrived += 1
+                    site.most = max(site.most, site.inflight)
+                    if site.arrived <= 2:  # the first two meet (so the test sees that a host gets two at once)
+                        site.busy.wait_for(lambda: site.inflight >= 2, timeout=5)
+                    site.busy.notify_all()
+                    site.busy.wait_for(lambda: site.inflight >= 3, timeout=0.2)  # would a third come in?
+                    site.inflight -= 1
+                return self._send("text/html", page(f"Busy {path[-1]}", DAM.replace("Monday", f"day {path[-1]}")))
             if path == "/huge":  # no Content-Length: only the bytes read tell the size
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html")
@@ -157,6 +176,7 @@ def site() -> Iterator[Site]:
     try:
         yield state
     finally:
+        state.slow.set()
         httpd.shutdown()
         httpd.server_close()
 
@@ -390,6 +410,19 @@ def test_oversize_responses_are_cut_off(site: Site):
     site.routes["/big"] = ("text/html", b"<p>" + b"y" * 1_500_000 + b"</p>")
     with pytest.raises(InputError, match=r"is 1.5 MB, over the 1 MB limit"):
         fetcher(["127.0.0.1"]).get(f"{site.base}/big")
+
+
+def test_a_host_gets_two_requests_at_once_at_most_and_a_polite_user_agent(site: Site, library: Library):
+    pages = {f"/busy/{n}": "2026-01-01" for n in range(6)}
+    site.routes["/sitemap.xml"] = ("application/xml", sitemap(site.base, pages))
+    [report] = sync(library, SyncState(), f"{site.base}/sitemap.xml")  # 4 workers, 2 per host
+    assert report.counts()["added"] == 6 and site.most == 2
+    assert all(agent.startswith("articlebot/") for agent in site.agents)
+
+
+def test_a_server_too_slow_to_answer_is_given_up(site: Site):
+    with pytest.raises(InputError, match="could not be fetched"):
+        Fetcher(FetchSettings(allow_hosts=["127.0.0.1"], timeout=0.3), 1_000_000).get(f"{site.base}/slow")
 
 
 def test_responses_of_other_types_are_refused(site: Site, library: Library):
