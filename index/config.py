@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+import ipaddress
+import re
+
+from pydantic import BaseModel, Field, field_validator
 
 
 class EmbedSettings(BaseModel):
@@ -27,6 +30,25 @@ class FetchSettings(BaseModel):
     per_host: int = Field(2, ge=1, description="requests in flight to one host at most")
     workers: int = Field(4, ge=1, description="requests in flight at most")
     user_agent: str = "articlebot/0.1 (article question answering; sync of feeds, sitemaps and wikis)"
+
+    @field_validator("allow_hosts")
+    @classmethod
+    def _hosts_or_networks(cls, value: list[str]) -> list[str]:
+        return hosts_or_networks(value)
+
+
+def hosts_or_networks(value: list[str]) -> list[str]:
+    """Host names, IP addresses and networks (CIDR); a typo fails at start-up ("10.0.0.0/33" would
+    otherwise be taken for a host name)."""
+    for entry in value:
+        if "/" in entry or ":" in entry or entry.replace(".", "").isdigit():
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"'{entry}' is neither an IP address nor a network (CIDR)") from exc
+        elif not re.fullmatch(r"[A-Za-z0-9.-]+", entry):
+            raise ValueError(f"'{entry}' is not a host name")
+    return value
 
 
 class IndexSettings(BaseModel):

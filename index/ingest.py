@@ -220,6 +220,8 @@ class Batch:
             self.flush()
 
     def flush(self) -> None:
+        if not self.group:
+            return
         group, self.group, self.pending = self.group, [], 0
         for (_, done), result in zip(group, _store_group(self.library, self.embedder, [g for g, _ in group])):
             self._result(result, done)

@@ -440,6 +440,9 @@ def test_settings_pass_the_allow_list_down(monkeypatch: pytest.MonkeyPatch):
 
     monkeypatch.setenv("ARTICLEBOT_FETCH_ALLOW_HOSTS", "wiki.internal, 10.0.0.0/8")
     assert Settings().index.fetch.allow_hosts == ["wiki.internal", "10.0.0.0/8"]
+    monkeypatch.setenv("ARTICLEBOT_FETCH_ALLOW_HOSTS", "wiki.internal, 10.0.0.0/33")
+    with pytest.raises(ValueError, match="neither an IP address nor a network"):
+        Settings()
 
 
 # -- MediaWiki ---------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.config import BotSettings
-from index.config import IndexSettings
+from index.config import IndexSettings, hosts_or_networks
 from ui.ratelimit import parse_limit
 
 
@@ -70,6 +70,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("fetch_allow_hosts")
+    @classmethod
+    def _hosts_or_networks(cls, value: list[str]) -> list[str]:
+        return hosts_or_networks(value)
 
     @model_validator(mode="after")
     def _fetch_allow_hosts_down(self) -> Settings:
