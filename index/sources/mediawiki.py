@@ -25,6 +25,9 @@ FILE, CATEGORY = 6, 14
 # MediaWiki's own URL encoding of titles (wfUrlencode) leaves these as they are.
 _TITLE_SAFE = ";@$!*(),/~:"
 _DROPPED_TAGS = {"ref", "references", "gallery", "math", "score", "timeline", "templatedata", "syntaxhighlight"}
+_LINE_TAGS = {"br", "tr"}
+# A language link ([[fr:Vltava]]) lists the page in another language; it is not shown in the text.
+_LANGUAGE = re.compile(r"[a-z]{2,3}(-[a-z]+)*")
 
 
 def is_api(url: str) -> bool:
@@ -55,17 +58,26 @@ class Renderer:
 
         code = mwparserfromhell.parse(wikitext)
         for node in code.filter(forcetype=(Tag, Wikilink)):
-            drop = (isinstance(node, Tag) and str(node.tag).strip().lower() in _DROPPED_TAGS) or (
-                isinstance(node, Wikilink)
-                and str(node.title).split(":", 1)[0].strip().lower() in self.dropped_prefixes
-                and ":" in str(node.title))
-            if drop:
-                with contextlib.suppress(ValueError):  # inside a node removed already
+            with contextlib.suppress(ValueError):  # inside a node removed already
+                if isinstance(node, Tag) and str(node.tag).strip().lower() in _LINE_TAGS:
+                    code.insert_after(node, "\n")  # a line break, a table row: text must not run together
+                elif self._dropped(node):
                     code.remove(node)
         text = code.strip_code(normalize=True, collapse=True)
         text = re.sub(r"__[A-Z]+__", "", text)  # behaviour switches (__NOTOC__)
         lines = [" ".join(line.split()) for line in text.splitlines()]
         return re.sub(r"\n{3,}", "\n\n", "\n\n".join(line for line in lines if line)).strip()
+
+    def _dropped(self, node: object) -> bool:
+        """References, galleries and the like; links to files and categories, and language links."""
+        from mwparserfromhell.nodes import Tag, Wikilink
+
+        if isinstance(node, Tag):
+            return str(node.tag).strip().lower() in _DROPPED_TAGS
+        if not isinstance(node, Wikilink) or ":" not in str(node.title):
+            return False
+        prefix = str(node.title).split(":", 1)[0].strip()
+        return prefix.lower() in self.dropped_prefixes or bool(_LANGUAGE.fullmatch(prefix))
 
     def article(self, title: str, url: str, wikitext: str, timestamp: str) -> RawArticle:
         return RawArticle(title=title, text=self.text(wikitext), source=url, url=url, updated=timestamp,
