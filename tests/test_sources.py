@@ -684,3 +684,23 @@ def test_cli_sync_reports_counts_and_a_rerun_adds_nothing(site: Site, tmp_path: 
     monkeypatch.delenv("ARTICLEBOT_FETCH_ALLOW_HOSTS")
     assert main(["sync", f"{site.base}/sitemap.xml"]) == 1
     assert "ARTICLEBOT_FETCH_ALLOW_HOSTS" in capsys.readouterr().out
+
+
+def test_wikitext_renders_to_plain_text():
+    from index.sources.mediawiki import Renderer
+
+    wikitext = """<!-- a note to editors -->
+{| class="wikitable"
+|-
+| 2020 || 150 m3/s
+|-
+| 2021 || 160 m3/s
+|}
+* A ''first'' item<br />on two lines, with [http://example.org an external link]
+[[fr:Vltava]] [[de:Moldau]] [[:Category:Rivers|the rivers category]] [[Category:Rivers]]
+<gallery>
+File:A.jpg|A caption
+</gallery>"""
+    assert Renderer(frozenset({"file", "category"})).text(wikitext) == (
+        "2020 150 m3/s\n\n2021 160 m3/s\n\nA first item\n\non two lines, with an external link\n\n"
+        "the rivers category")
