@@ -43,12 +43,12 @@ def _iso(parsed: time.struct_time | None) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", parsed) if parsed else ""
 
 
-def parse_feed(body: bytes) -> Feed | None:
-    """The feed in ``body``; None when it is not an RSS or Atom feed. (Bytes, never a string: feedparser
-    would take a string for an address to fetch.)"""
+def parse_feed(body: bytes, url: str) -> Feed | None:
+    """The feed in ``body``, read from ``url`` (relative links resolve against it); None when it is not an
+    RSS or Atom feed. (Bytes, never a string: feedparser would take a string for an address to fetch.)"""
     import feedparser
 
-    parsed = feedparser.parse(body)
+    parsed = feedparser.parse(body, response_headers={"content-location": url})
     if not parsed.version:
         return None
     items = []

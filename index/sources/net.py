@@ -22,6 +22,7 @@ import httpx
 
 from index.config import FetchSettings
 from index.errors import InputError
+from index.load import decode
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 ALLOW_HINT = "If it is yours and meant to be read, add the host to ARTICLEBOT_FETCH_ALLOW_HOSTS."
@@ -50,6 +51,16 @@ class Fetched:
     body: bytes
     etag: str = ""
     last_modified: str = ""
+    charset: str = ""  # as the Content-Type header states it
+
+    def text(self) -> str:
+        """The body decoded: by the stated charset, else UTF-8, else Windows-1252."""
+        if self.charset:
+            try:
+                return self.body.decode(self.charset, errors="replace")
+            except LookupError:  # an unknown charset name
+                pass
+        return decode(self.body)
 
     @property
     def not_modified(self) -> bool:
@@ -177,6 +188,7 @@ class Fetcher:
         if response.status_code != 200:
             raise InputError(f"answered HTTP {response.status_code}.", "Check the address.")
         kind = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        charset = (response.charset_encoding or "").strip().lower()
         if kind not in accept:
             raise InputError(f"is {kind or 'of no stated type'}, not {describe(accept)}.",
                              "Give the address of an article, a feed, a sitemap or a wiki's api.php.")
@@ -197,7 +209,7 @@ class Fetcher:
                                      "Try again later, or raise ARTICLEBOT_INDEX__FETCH__TOTAL_TIMEOUT.")
         except httpx.HTTPError as exc:
             raise InputError(f"could not be read whole ({type(exc).__name__}).", "Try again later.") from exc
-        return Fetched(url, 200, kind, bytes(body), etag, modified)
+        return Fetched(url, 200, kind, bytes(body), etag, modified, charset)
 
 
 def describe(kinds: Collection[str]) -> str:

@@ -12,6 +12,7 @@ from index.errors import InputError
 from index.load import RawArticle, decode, split_title
 from index.sources.net import HTML, PDF, Fetched
 
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 # Page furniture dropped before extraction (trafilatura keeps it on short pages).
 _FURNITURE = ["//nav", "//footer", "//aside", "//*[@role='navigation']", "//*[@role='contentinfo']"]
 
@@ -35,6 +36,7 @@ def html_article(page: str | bytes, source: str, url: str = "") -> RawArticle:
 
     if isinstance(page, bytes):
         page = decode(page)
+    page = _XML_DECLARATION.sub("", page, count=1)  # lxml refuses a decoded text that names an encoding
     try:
         tree = lxml.html.fromstring(page)
     except (ValueError, lxml.etree.ParserError) as exc:
@@ -121,10 +123,10 @@ def document_article(fetched: Fetched, source: str = "") -> RawArticle:
     """A fetched page, PDF or text file as an article (identity ``source``, else its URL)."""
     source = source or fetched.url
     if fetched.content_type in HTML:
-        return html_article(fetched.body, source, fetched.url)
+        return html_article(fetched.text(), source, fetched.url)
     if fetched.content_type in PDF:
         return pdf_article(fetched.body, source, fetched.url)
-    text = decode(fetched.body)
+    text = fetched.text()
     if not text.strip():
         raise InputError("is empty.")
     title, body = split_title(text, markdown=fetched.content_type == "text/markdown")

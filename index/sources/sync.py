@@ -25,7 +25,7 @@ from index.ingest import Batch, IngestResult, Progress, article_id_for
 from index.load import RawArticle
 from index.sources.feeds import parse_feed
 from index.sources.mediawiki import WikiApi, WikiPage, is_api
-from index.sources.net import DOCUMENTS, PAGES, XML, Fetched, Fetcher
+from index.sources.net import DOCUMENTS, PAGES, TEXT, XML, Fetched, Fetcher
 from index.sources.pages import document_article
 from index.sources.sitemaps import parse_sitemap
 from index.sources.state import ItemState, Listing, SyncState
@@ -158,11 +158,13 @@ class Syncer:
 
     def _entries(self, source: str, fetched: Fetched, report: SyncReport) -> tuple[str, list[Entry], bool]:
         """(kind, entries, complete): complete is False when part of the listing could not be read."""
-        if fetched.content_type not in XML and not fetched.body.lstrip().startswith(b"<?xml"):
+        # (A feed or sitemap served as text/plain still says what it is.)
+        declared_xml = fetched.body.lstrip().startswith(b"<?xml")
+        if fetched.content_type not in XML and not (fetched.content_type in TEXT and declared_xml):
             raw = document_article(fetched)
             return "page", [Entry(source, fetched.url, raw=raw, etag=fetched.etag,
                                   last_modified=fetched.last_modified)], True
-        feed = parse_feed(fetched.body)
+        feed = parse_feed(fetched.body, fetched.url)
         if feed is not None and feed.items:
             entries = []
             for item in feed.items:
