@@ -6,10 +6,10 @@ from __future__ import annotations
 import io
 import re
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from index.errors import InputError
-from index.load import RawArticle, decode, split_title
+from index.load import RawArticle, split_title
 from index.sources.net import HTML, PDF, Fetched
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
@@ -25,7 +25,7 @@ def same_site(a: str, b: str) -> bool:
     return bool(host(a)) and host(a) == host(b)
 
 
-def html_article(page: str | bytes, source: str, url: str = "") -> RawArticle:
+def html_article(page: str, source: str, url: str = "") -> RawArticle:
     """Main text (no navigation, scripts or markup) and metadata of an HTML page fetched from ``url``.
 
     The article's identity is its canonical URL when the page names one on its own site (a page may not
@@ -34,8 +34,6 @@ def html_article(page: str | bytes, source: str, url: str = "") -> RawArticle:
     import trafilatura
     from htmldate import find_date
 
-    if isinstance(page, bytes):
-        page = decode(page)
     page = _XML_DECLARATION.sub("", page, count=1)  # lxml refuses a decoded text that names an encoding
     try:
         tree = lxml.html.fromstring(page)
@@ -51,7 +49,8 @@ def html_article(page: str | bytes, source: str, url: str = "") -> RawArticle:
     lines = [line.strip() for line in doc.text.splitlines() if line.strip()]
     if lines and title and lines[0] == title:  # the heading repeats the title: don't index it twice
         lines = lines[1:]
-    canonical = doc.url if doc.url and url and same_site(doc.url, url) else ""
+    stated = urljoin(url, doc.url) if doc.url and url else ""  # a canonical link may be relative
+    canonical = stated if stated and same_site(stated, url) else ""
     updated = find_date(tree, original_date=False, extensive_search=False, url=url or None) or ""
     published = doc.date or ""
     return RawArticle(
