@@ -718,3 +718,29 @@ File:A.jpg|A caption
     assert Renderer(frozenset({"file", "category"})).text(wikitext) == (
         "2020 150 m3/s\n\n2021 160 m3/s\n\nA first item\n\non two lines, with an external link\n\n"
         "the rivers category")
+
+
+def test_a_sitemap_index_gzipped_parts_and_no_prune_when_a_part_is_missing(site: Site, library: Library):
+    import gzip
+
+    site.routes["/news/dam"] = ("text/html", page("Dam opens", DAM))
+    site.routes["/news/school"] = ("text/html", page("School budget", SCHOOL))
+    part_a = gzip.compress(sitemap(site.base, {"/news/dam": "2026-03-04"}))
+    site.routes["/sitemap-a.xml.gz"] = ("application/gzip", part_a)
+    site.routes["/sitemap-b.xml"] = ("application/xml", sitemap(site.base, {"/news/school": "2026-06-01"}))
+    index = ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+             f"<sitemap><loc>{site.base}/sitemap-a.xml.gz</loc></sitemap>"
+             f"<sitemap><loc>{site.base}/sitemap-b.xml</loc></sitemap></sitemapindex>").encode()
+    site.routes["/sitemap.xml"] = ("application/xml", index)
+    state, url = SyncState(), f"{site.base}/sitemap.xml"
+    [first] = sync(library, state, url)
+    assert first.kind == "sitemap index" and first.counts()["added"] == 2
+    site.log.clear()
+    [again] = sync(library, state, url)  # the index and its parts are read again, the pages are not
+    assert again.counts()["unchanged"] == 2 and site.log == [("/sitemap.xml", False), ("/sitemap-a.xml.gz", False),
+                                                             ("/sitemap-b.xml", False)]
+
+    del site.routes["/sitemap-b.xml"]  # a part that cannot be read: its pages are not taken as gone
+    [partial] = sync(library, state, url, prune=True)
+    assert partial.counts()["failed"] == 1 and partial.counts()["removed"] == 0 and library.count() == 2
+    assert "HTTP 404" in next(r.reason for r in partial.results if r.status == "failed")

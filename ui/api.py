@@ -95,6 +95,8 @@ class ArticleOut(BaseModel):
     author: str
     ingested_at: str
     chunks: int
+    updated: str = Field(description="last modified, when the source tells (a wiki page: its last revision)")
+    site_name: str
 
 
 class IngestOut(BaseModel):

@@ -305,7 +305,7 @@ class ChatUI:
 
     # articles
     def article_rows(self) -> list[list[Any]]:
-        return [[a.title, a.language, (a.published or a.ingested_at)[:10], a.chunks, a.id]
+        return [[a.title, a.language, (a.published or a.updated or a.ingested_at)[:10], a.chunks, a.id]
                 for a in self.bot.articles()]
 
     def collection_outputs(self) -> tuple[Any, Any]:

@@ -61,7 +61,7 @@ class SyncResultOut(BaseModel):
 
 class SyncReportOut(BaseModel):
     source: str
-    kind: str = Field(description="page, feed, sitemap or mediawiki ('' when it could not be read)")
+    kind: str = Field(description="page, feed, sitemap, sitemap index or mediawiki ('' when it could not be read)")
     counts: dict[str, int]
     requests: int = Field(description="HTTP requests sent")
     unlisted: int = Field(description="articles the source no longer lists, kept (prune deletes them)")

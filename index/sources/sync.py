@@ -177,7 +177,7 @@ class Syncer:
             raise InputError("is XML but neither an RSS/Atom feed nor a sitemap.")
         complete = True
         pages = list(sitemap.pages)
-        for child in sitemap.sitemaps:  # a sitemap index: its sitemaps are read whole every time
+        for child in sitemap.sitemaps:  # a sitemap index: it and its sitemaps are read whole every time
             try:
                 part = parse_sitemap(self.fetcher.get(child, XML).body, self.max_bytes)
                 if part is None:
@@ -187,7 +187,8 @@ class Syncer:
                 complete = False
                 continue
             pages += part.pages
-        return "sitemap", [Entry(loc, loc, lastmod) for loc, lastmod in pages], complete
+        kind = "sitemap index" if sitemap.sitemaps else "sitemap"
+        return kind, [Entry(loc, loc, lastmod) for loc, lastmod in pages], complete
 
     def _items(self, source: str, entries: list[Entry], report: SyncReport, batch: Batch, gone: Gone) -> None:
         """Store what changed among ``entries``; then, for the items of the last run no longer listed, ``gone``
@@ -305,8 +306,9 @@ class Syncer:
     def _save_listing(self, source: str, report: SyncReport, listing: Listing) -> None:
         """Remember the listing's validators only when every item went in: a failed item is retried next run
         (an unchanged listing would otherwise answer 304 and hide it)."""
-        failed = any(r.status == "failed" for r in report.results)
-        self.state.set_listing(source, Listing(listing.kind, "", "") if failed else listing)
+        # A sitemap index is read whole every time: its parts change while it does not.
+        forget = listing.kind == "sitemap index" or any(r.status == "failed" for r in report.results)
+        self.state.set_listing(source, Listing(listing.kind, "", "") if forget else listing)
 
     # -- MediaWiki -----------------------------------------------------------------------------------
     def _wiki(self, source: str, report: SyncReport, batch: Batch) -> None:
