@@ -105,13 +105,13 @@ def resolve(host: str, port: int) -> list[Address]:
 class Fetcher:
     """GET with the checks above. Safe to use from several threads."""
 
-    def __init__(self, cfg: FetchSettings, max_bytes: int, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, cfg: FetchSettings, max_bytes: int) -> None:
         self.cfg = cfg
         self.max_bytes = max_bytes
         self.allow = AllowList(cfg.allow_hosts)
         # trust_env off: a proxy from the environment would make the connected address the proxy's.
         self.client = httpx.Client(timeout=httpx.Timeout(cfg.timeout), follow_redirects=False, trust_env=False,
-                                   headers={"User-Agent": cfg.user_agent}, transport=transport)
+                                   headers={"User-Agent": cfg.user_agent})
         self._hosts: dict[str, threading.BoundedSemaphore] = {}
         self._hosts_lock = threading.Lock()
         self.requests = 0  # sent, redirects included (the sync reports it)

@@ -16,8 +16,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-import httpx
-
 from index.config import IndexSettings
 from index.embed import Embedder
 from index.errors import InputError
@@ -88,13 +86,12 @@ class Syncer:
 
     def __init__(self, library: Library, embedder: Embedder, cfg: IndexSettings, state: SyncState,
                  prune: bool = False, namespaces: Sequence[int] = (0,), progress: Progress | None = None,
-                 on_result: Callable[[IngestResult], None] | None = None,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 on_result: Callable[[IngestResult], None] | None = None) -> None:
         self.library, self.embedder, self.cfg, self.state = library, embedder, cfg, state
         self.prune, self.namespaces = prune, tuple(namespaces)
         self.progress, self.on_result = progress, on_result
         self.max_bytes = int(cfg.max_file_mb * 1_000_000)
-        self.fetcher = Fetcher(cfg.fetch, self.max_bytes, transport)
+        self.fetcher = Fetcher(cfg.fetch, self.max_bytes)
 
     def close(self) -> None:
         self.fetcher.close()
