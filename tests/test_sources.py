@@ -591,6 +591,11 @@ def test_ingest_urls_reads_pages_and_feeds_and_refuses_loopback_by_default(site:
     assert "HTTP 404" in next(r.reason for r in results if r.status == "failed")
     assert {r.status for r in ingest_paths(library, HashEmbedder(), urls[:2], LOOPBACK)} == {"unchanged"}
 
+    site.routes["/empty"] = ("text/plain", b"")
+    empty, closed = ingest_paths(library, HashEmbedder(), [f"{site.base}/empty", "http://127.0.0.1:9/x"], LOOPBACK)
+    assert empty.status == "failed" and "is empty" in empty.reason
+    assert closed.status == "failed" and "could not be fetched (ConnectError)" in closed.reason
+
 
 # -- the API -------------------------------------------------------------------------------------------
 def test_post_sources_runs_a_sync_job_for_an_admin_key(site: Site, tmp_path: Path):
