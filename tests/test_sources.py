@@ -624,17 +624,23 @@ def test_post_sources_runs_a_sync_job_for_an_admin_key(site: Site, tmp_path: Pat
             bad = client.post("/api/v1/sources", json={"sources": ["file:///etc/passwd"]}, headers=admin)
             assert bad.status_code == 422 and "not an http(s) address" in bad.json()["error"]["message"]
 
-            started = client.post("/api/v1/sources", json=body, headers=admin)
+            # The job's second source answers only once the test lets it: the job is surely running meanwhile.
+            started = client.post("/api/v1/sources", json={"sources": [*body["sources"], f"{site.base}/slow"]},
+                                  headers=admin)
             assert started.status_code == 202 and started.json()["status"] == "running"
             job_url = started.headers["Location"]
+            second = client.post("/api/v1/sources", json=body, headers=admin)
+            assert second.status_code == 409 and job_url.rsplit("/", 1)[1] in second.json()["error"]["message"]
+            site.slow.set()
             for _ in range(1200):  # until the job ends (no time asserted: a slow machine only waits longer)
                 job = client.get(job_url, headers=admin).json()
                 if job["status"] != "running":
                     break
                 time.sleep(0.05)
             assert job["status"] == "done", job
-            [report] = job["reports"]
+            report, late = job["reports"]
             assert report["kind"] == "feed" and report["counts"]["added"] == 2 and report["requests"] == 2
+            assert late["kind"] == "page" and late["results"][0]["status"] == "added"
             assert client.get(job_url).status_code == 401
             assert client.get("/api/v1/sources/jobs/nope", headers=admin).status_code == 404
     finally:

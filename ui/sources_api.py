@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from fastapi import FastAPI, Response, params, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from index.errors import ArticlebotError, NotFoundError
+from index.errors import ArticlebotError, ConflictError, NotFoundError
 from index.sources.net import is_url
 
 if TYPE_CHECKING:
@@ -25,10 +25,6 @@ if TYPE_CHECKING:
     from index.sources.sync import SyncReport
 
 log = logging.getLogger(__name__)
-
-
-class ConflictError(ArticlebotError):
-    status = 409
 
 
 class SourcesIn(BaseModel):
@@ -137,7 +133,6 @@ def add_source_routes(app: FastAPI, bot: Bot, admin: list[params.Depends], write
                       errors: dict[int | str, Any]) -> None:
     """``admin``: the key check; ``writes``: it and the write rate limit (starting a job counts as a write)."""
     jobs = SyncJobs(bot)
-    app.state.sync_jobs = jobs
 
     @app.post("/api/v1/sources", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
               responses=errors, dependencies=writes, tags=["sources"])
