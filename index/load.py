@@ -112,6 +112,8 @@ def read_file(path: Path, max_bytes: int, identity: str | None = None) -> RawArt
     if kind is None:
         raise InputError(f"unsupported file type '{path.suffix or 'none'}'.",
                          f"Use one of {', '.join(sorted(SUFFIXES))}.")
+    if kind == "mediawiki":  # one file, many articles: ``index.sources.mediawiki.read_dump``
+        raise InputError("is an XML file: only MediaWiki export dumps are read, by `articlebot ingest`.")
     size = path.stat().st_size
     if size > max_bytes:
         raise InputError(f"is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit.",
@@ -121,8 +123,6 @@ def read_file(path: Path, max_bytes: int, identity: str | None = None) -> RawArt
     except OSError as exc:
         raise InputError(f"cannot be read ({exc.strerror}).") from exc
     source = identity or str(path.resolve())
-    if kind == "mediawiki":  # one file, many articles: ``index.sources.mediawiki.read_dump``
-        raise InputError("is an XML file: only MediaWiki export dumps are read, by `articlebot ingest`.")
     if kind == "pdf":
         from index.sources.pages import pdf_article
 
