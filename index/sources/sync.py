@@ -203,6 +203,7 @@ class Syncer:
                 self._report(report, self._unchanged(entry.url, alive.article_id, stored))
             elif entry.raw is not None:
                 done += 1
+                self._step(entry.url, done, len(entries))
                 self._store(source, batch, entry, entry.raw, entry.etag, entry.last_modified, old, report)
             else:
                 todo.append((entry, alive))
