@@ -14,6 +14,7 @@ import numpy as np
 from bot import messages
 from bot.config import AnswerSettings
 from bot.crowd import Crowd
+from bot.dates import newest_first
 from bot.types import Answer, Passage, Retrieval, Source
 from index.bm25 import fold, tokenize
 from index.chunk import chunk_sentences
@@ -196,8 +197,12 @@ class ExtractiveAnswerer:
         order = np.argsort(-ranked, kind="stable")
         best = float(ranked[order[0]])
         chosen = [int(i) for i in order[: self.cfg.max_sentences] if ranked[i] >= best - self.cfg.second_margin]
+        newest, as_of = newest_first([cands[i].passage for i in chosen])
+        chosen = [chosen[j] for j in newest]
         sources, number = cite(cands, chosen, scores)
         text = " ".join(f"{flat(cands[i].text)} [{number[i]}]" for i in chosen)
+        if as_of:
+            text = f"{messages.text('as_of', lang, date=as_of)} {text}"
         return Answer(answer=text, abstained=False, sources=sources, query=query, question=question)
 
 

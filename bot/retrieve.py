@@ -131,8 +131,8 @@ def to_passage(article: ArticleRecord, hit: Hit, preferred: bool = False) -> Pas
     return Passage(chunk_id=hit.chunk.id, article_id=hit.chunk.article_id, text=hit.chunk.text,
                    start=hit.chunk.start, end=hit.chunk.end, rank=hit.rank, score=hit.score,
                    by_chunk_vector=hit.by_chunk_vector, title=article.title, url=article.url,
-                   language=article.language, published=article.published, ingested_at=article.ingested_at,
-                   preferred=preferred)
+                   language=article.language, ingested_at=article.ingested_at, preferred=preferred,
+                   published=article.published or article.updated)  # a wiki page's date: its last revision
 
 
 def as_document(passage: Passage) -> Document:

@@ -89,6 +89,10 @@ class Library:
     def articles(self) -> list[ArticleRecord]:
         return newest_first(self.records.all())
 
+    def summaries(self) -> dict[str, ArticleRecord]:
+        """Every committed article by id, without its text."""
+        return {r.id: r for r in self.records.all(with_text=False)}
+
     def find_by_url(self, url: str) -> ArticleRecord | None:
         return self.records.find_by_url(url)
 
