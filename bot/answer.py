@@ -197,7 +197,8 @@ class ExtractiveAnswerer:
         order = np.argsort(-ranked, kind="stable")
         best = float(ranked[order[0]])
         chosen = [int(i) for i in order[: self.cfg.max_sentences] if ranked[i] >= best - self.cfg.second_margin]
-        newest, as_of = newest_first([cands[i].passage for i in chosen])
+        newest, as_of = newest_first([cands[i].passage for i in chosen], [ranked[i] for i in chosen],
+                                     self.cfg.date_tie)
         chosen = [chosen[j] for j in newest]
         sources, number = cite(cands, chosen, scores)
         text = " ".join(f"{flat(cands[i].text)} [{number[i]}]" for i in chosen)
