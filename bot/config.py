@@ -23,6 +23,8 @@ class RetrievalSettings(BaseModel):
     bm25_weight: float = Field(0.5, description="vote of BM25 (same-language chunks only)")
     salience_rank: int = Field(100, ge=2, description="the crowd the best sentence is compared with")
     crowd: bool = Field(True, description="rank vector hits by their lift above their language's crowd")
+    cross_language_bonus: float = Field(0.0, description="added to the lift of chunks in another language than "
+                                                         "the question's")
 
 
 class AnswerSettings(BaseModel):

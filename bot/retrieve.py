@@ -40,11 +40,13 @@ class HybridRetriever(BaseRetriever):
     queries: Any = Field(default_factory=lambda: VectorLRU(256))  # question vectors, shared with the answerer
     crowd: Any = None  # bot.crowd.Crowd: the vector rankings order chunks by their lift above it
 
-    def lifts(self, vector: np.ndarray, record: Callable[[str], ArticleRecord | None]
+    def lifts(self, vector: np.ndarray, lang: str, record: Callable[[str], ArticleRecord | None]
               ) -> Callable[[str, float], float] | None:
         """``lift(chunk id, cosine)``: the cosine above the crowd of the chunk's language, so that a chunk in
         the question's own language does not outrank a better one in another language. ``record`` reads an
-        article (cached per question, so the passages built afterwards reuse it)."""
+        article (cached per question, so the passages built afterwards reuse it). A chunk in another language
+        than the question's (``lang``) gains ``cross_language_bonus``: the same content reads less similar
+        across languages than the crowd's levels account for."""
         if self.crowd is None:
             return None
         levels: dict[str, float] = {}
@@ -56,7 +58,12 @@ class HybridRetriever(BaseRetriever):
                 levels[lang] = self.crowd.level(vector, lang)
             return cosine - levels[lang]
 
-        return lift
+        def lift_across(chunk: str, cosine: float) -> float:
+            found = record(chunk_article(chunk))
+            other = found is not None and found.language != lang
+            return lift(chunk, cosine) + self.settings.cross_language_bonus * other
+
+        return lift_across if self.settings.cross_language_bonus else lift
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun
                                 ) -> list[Document]:
@@ -75,7 +82,7 @@ class HybridRetriever(BaseRetriever):
                 articles[article_id] = self.library.get(article_id)
             return articles[article_id]
 
-        lift = self.lifts(vector, record)
+        lift = self.lifts(vector, detect(query), record)
         hits = rank(self.library, vector, query, self.settings, k, mode, lift=lift)
         if prefer_article:
             scoped = rank(self.library, vector, query, self.settings, 3, mode, article_id=prefer_article, lift=lift)
