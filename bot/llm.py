@@ -59,8 +59,9 @@ def bounded(start: Callable[[], Iterator[Any]], seconds: float, what: str) -> It
     gone = threading.Event()
 
     def work() -> None:
-        stream = start()
+        stream: Iterator[Any] | None = None
         try:
+            stream = start()
             for item in stream:
                 if gone.is_set():
                     break
