@@ -146,7 +146,8 @@ class CitationChecker:
         level = self.crowd.level(vector, passage.language) if self.crowd else 0.0
         lift = float(sims[best]) - level
         shared = word_overlap(claim, lang, passage)
-        names = name_overlap(names_and_numbers(claim), passage.text) if names_and_numbers(claim) else 1.0
+        wanted = names_and_numbers(claim)
+        names = name_overlap(wanted, passage.text) if wanted else 1.0
         missing = sorted(numbers(claim) - numbers(passage.text))
         if missing:
             reason = f"the passage does not state {', '.join(missing)}"

@@ -4,6 +4,7 @@ or a fake OpenAI-compatible server on 127.0.0.1. (The check's measures are cover
 
 from __future__ import annotations
 
+import argparse
 import io
 from pathlib import Path
 
@@ -100,3 +101,29 @@ def test_the_web_chat_shows_the_tokens_then_the_checked_answer(tmp_path: Path) -
     assert turns[0]["answer"] == f"{CLAIM} [1]."
     assert 'href="#src-0-1"' in chat[1]["content"] and "[3]" not in chat[1]["content"]
     assert 'id="src-0-1"' in sources and "<mark>" in sources
+
+
+def test_eval_through_a_model_reports_citation_precision(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_evaluate import _write_bench
+    from ui.evalcmd import cmd_eval
+
+    bench_dir = tmp_path / "bench"
+    bench_dir.mkdir()
+    _write_bench(bench_dir)
+    with fake_openai() as server:
+        # One citation of a passage that exists and backs the claim, one of a passage that does not exist.
+        server.script = ["The Denver Broncos won Super Bowl 50 [1][9]."]
+        settings = Settings(home=tmp_path / "home", index=IndexSettings(embed=EmbedSettings(model="hash")),
+                            llm_base_url=server.url, llm_model="fake")
+        args = argparse.Namespace(dir=bench_dir, json=False, limit=None, report=None, mode=None, mixed=False,
+                                  small=False, skip_standard=False, answerer="openai")
+        assert cmd_eval(settings, args) == 0
+        asked = len(server.requests)
+    out = capsys.readouterr().out
+    # The two questions in their collections, then out of scope (another collection, an unrelated page).
+    assert asked == 6
+    assert "\nhybrid    a_en2en" in out and "\ndense " not in out and "baseline" not in out
+    # The Super Bowl passage backs its [1] (its words), [9] is dropped: 1 of 2 in a_en2en; the
+    # chlorophyll collection's passage backs neither.
+    assert "hybrid a_en2en: citation precision 50.0%" in out
+    assert "hybrid b_en2en: citation precision 0.0%" in out
