@@ -103,15 +103,21 @@ class Bot:
             *_, answer = self.stream(question, history, k, page_url)
             assert isinstance(answer, Answer)
             return answer
-        question = checked_text(question, "question", "Type a question about the articles.")
-        self.library.check_model()
-        if self.library.count() == 0:
-            return Answer(messages.text("empty_collection", detect(question)), True,
-                          question=question, query=question)
-        page = self.library.find_by_url(page_url) if page_url else None
+        question, page, empty = self._start(question, page_url)
+        if empty is not None:
+            return empty
         answer = self.chain.invoke({"question": question, "history": history or [],
                                     "k": k, "prefer": page.id if page else None})
         return scoped(answer, page)
+
+    def _start(self, question: str, page_url: str | None) -> tuple[str, ArticleRecord | None, Answer | None]:
+        """The checked question, the page it was asked from, and the answer when there is nothing to search."""
+        question = checked_text(question, "question", "Type a question about the articles.")
+        self.library.check_model()
+        if self.library.count() == 0:
+            return question, None, Answer(messages.text("empty_collection", detect(question)), True,
+                                          question=question, query=question)
+        return question, self.library.find_by_url(page_url) if page_url else None, None
 
     def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[Passage]:
         """The best chunks for ``query`` (no answer), e.g. for tools that read the passages themselves."""
@@ -135,13 +141,10 @@ class Bot:
                 yield "".join(words[i:i + 6])
             yield answer
             return
-        question = checked_text(question, "question", "Type a question about the articles.")
-        self.library.check_model()
-        if self.library.count() == 0:
-            yield Answer(messages.text("empty_collection", detect(question)), True, question=question,
-                         query=question)
+        question, page, empty = self._start(question, page_url)
+        if empty is not None:
+            yield empty
             return
-        page = self.library.find_by_url(page_url) if page_url else None
         deadline = time.monotonic() + self.cfg.llm.timeout
         for piece in self.chain.stream({"question": question, "history": history or [], "k": k,
                                         "prefer": page.id if page else None, "deadline": deadline}):

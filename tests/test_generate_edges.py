@@ -127,3 +127,13 @@ def test_eval_through_a_model_reports_citation_precision(tmp_path: Path, capsys:
     # chlorophyll collection's passage backs neither.
     assert "hybrid a_en2en: citation precision 50.0%" in out
     assert "hybrid b_en2en: citation precision 0.0%" in out
+
+
+def test_an_empty_collection_and_a_page_scope_with_a_model(tmp_path: Path) -> None:
+    base = Bot.open(tmp_path, IndexSettings(embed=EmbedSettings(model="hash")), BotSettings())
+    model = GenericFakeChatModel(messages=iter([f"{CLAIM} [1]."]))
+    bot = Bot(base.library, base.embedder, base.index_cfg, base.cfg, base.crowd, chat_model=model)
+    assert bot.ask("Who?").answer.startswith("There are no articles yet.")  # the model is not asked
+    bot.add_text(**ARTICLE)
+    answer = bot.ask("How long will the bridge close?", page_url=ARTICLE["url"])
+    assert answer.answer == f"{CLAIM} [1]." and answer.note == "Searched this page first: Harbour bridge to close."
