@@ -39,7 +39,9 @@ def parts(real_embedder, real_crowd, tmp_path_factory: pytest.TempPathFactory): 
 def make_bot(parts: Any, model: Any = None, **llm: Any) -> Bot:
     library, embedder, crowd = parts
     answerer = "openai" if "base_url" in llm else "extractive"
-    cfg = BotSettings(answer=AnswerSettings(answerer=answerer), llm=LLMSettings(**({"model": "fake"} | llm)))
+    # A generous budget unless a test sets one: a loaded machine must not turn a test into a fallback.
+    cfg = BotSettings(answer=AnswerSettings(answerer=answerer),
+                      llm=LLMSettings(**({"model": "fake", "timeout": 300} | llm)))
     return Bot(library, embedder, IndexSettings(), cfg, crowd, chat_model=model)
 
 
@@ -154,7 +156,7 @@ def server() -> Iterator[FakeOpenAI]:
 def test_the_openai_server_streams_the_answer_and_gets_the_prompt_as_data(parts: Any, server: FakeOpenAI) -> None:
     n = number(parts, BRIDGE_Q, "Harbour")
     server.script = [f"{BRIDGE} [{n}]."]
-    tokens, answer = run(make_bot(parts, base_url=server.url, timeout=60), BRIDGE_Q)
+    tokens, answer = run(make_bot(parts, base_url=server.url), BRIDGE_Q)
     assert len(tokens) > 5 and answer.answer == f"{BRIDGE} [1]." and answer.checks
     [request] = server.requests
     assert request["stream"] is True and request["model"] == "fake" and request["temperature"] == 0
@@ -195,14 +197,14 @@ def test_an_unreachable_server_gives_the_extractive_answer_with_a_notice(parts: 
 def test_an_answer_in_another_language_than_the_question_says_so(parts: Any, server: FakeOpenAI) -> None:
     n = number(parts, BRIDGE_Q, "Harbour")
     server.script = [f"Le pont sera fermé pendant six semaines à partir du 3 mars [{n}]."]
-    _, answer = run(make_bot(parts, base_url=server.url, timeout=60), BRIDGE_Q)
+    _, answer = run(make_bot(parts, base_url=server.url), BRIDGE_Q)
     assert answer.note == "The model answered in French, not in the question's language (English)."
     assert answer.checks[0].verdict == "supported"  # checked across languages
 
 
 def test_a_fabricated_citation_from_the_server_is_dropped(parts: Any, server: FakeOpenAI) -> None:
     server.script = [f"{BRIDGE} [9]."]
-    _, answer = run(make_bot(parts, base_url=server.url, timeout=60), BRIDGE_Q)
+    _, answer = run(make_bot(parts, base_url=server.url), BRIDGE_Q)
     assert answer.abstained and answer.answer.startswith("The articles don't say.")
     assert answer.checks[0].supports[0].reason == "there is no passage [9]"
 
@@ -210,7 +212,7 @@ def test_a_fabricated_citation_from_the_server_is_dropped(parts: Any, server: Fa
 def test_ask_stream_sends_the_tokens_then_the_checked_answer(parts: Any, server: FakeOpenAI, tmp_path: Path) -> None:
     n = number(parts, BRIDGE_Q, "Harbour")
     server.script = [f"{BRIDGE} [{n}][7]."]
-    app = create_api(make_bot(parts, base_url=server.url, timeout=60), Settings(home=tmp_path))
+    app = create_api(make_bot(parts, base_url=server.url), Settings(home=tmp_path))
     with TestClient(app) as client:
         response = client.post("/api/v1/ask/stream", json={"question": BRIDGE_Q})
         plain = client.post("/api/v1/ask", json={"question": BRIDGE_Q})

