@@ -11,6 +11,7 @@ with a notice.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import time
 import tomllib
@@ -35,6 +36,7 @@ from bot.types import Answer, Passage, Retrieval
 from index.errors import LLMError
 from index.lang import detect
 
+log = logging.getLogger(__name__)
 HISTORY_TURNS = 6  # turns shown to the model to condense a follow-up
 
 
@@ -106,8 +108,10 @@ class GenerativeAnswerer:
             return str(x["question"])
         inputs = {"conversation": conversation(history), "question": x["question"]}
         try:
-            return str(next(iter(bounded(lambda: iter([self.rewrite.invoke(inputs)]), remaining(x), "timeout"))))
-        except Exception:  # any failure of the model: the rule still finds the previous question
+            return str(next(iter(bounded(lambda: iter([self.rewrite.invoke(inputs)]), remaining(x),
+                                         "no standalone question in time"))))
+        except Exception as exc:  # any failure of the model: the rule still finds the previous question
+            log.info("follow-up condensed by the rule: %s", exc)
             return condense(x["question"], history)
 
     # -- answer -----------------------------------------------------------------------------------
@@ -127,21 +131,20 @@ class GenerativeAnswerer:
         lang = x["lang"]
         inputs = {"passages": passages_block(retrieval.passages), "question": x["query"],
                   "language": language_name(lang), "dont_know": messages.text("dont_know", lang)}
+        why = texts()["reason"]
         written: list[str] = []
-        seconds = self.cfg.timeout
         try:
-            for token in bounded(lambda: self.write.stream(inputs), remaining(x), "timeout"):
+            for token in bounded(lambda: self.write.stream(inputs), remaining(x),
+                                 why["timeout"].format(seconds=self.cfg.timeout)):
                 written.append(token)
                 yield token
             text = "".join(written).strip()
             if not text:
-                raise LLMError("empty")
-        except Exception as exc:
-            why = texts()["reason"]
-            if isinstance(exc, LLMError):
-                detail = why[exc.message].format(seconds=seconds) if exc.message in why else exc.message
-            else:
-                detail = reason(exc, why, self.cfg.base_url, seconds)
+                raise LLMError(why["empty"])
+        except Exception as exc:  # whatever the server or the client library did: the quotes instead
+            known = isinstance(exc, LLMError)
+            detail = exc.message if known else reason(exc, why, self.cfg.base_url, self.cfg.timeout)
+            log.warning("answering with quotes: %s", detail, exc_info=not known)
             yield self.fallback(x["quoted"], detail)
             return
         yield self.checked(x, text)

@@ -53,8 +53,9 @@ _DONE = object()
 
 def bounded(start: Callable[[], Iterator[Any]], seconds: float, what: str) -> Iterator[Any]:
     """Yield what ``start()`` yields, but for at most ``seconds`` in all: a server that never sends a
-    token, or a stream that never ends, raises LLMError(what) then. The stream runs in a worker thread;
-    it is closed at its next token once the consumer has gone (its HTTP read timeout ends a silent one)."""
+    token, or a stream that never ends, raises LLMError(what) then (``what``: the reason to show). The
+    stream runs in a worker thread; it is closed at its next token once the consumer has gone (its HTTP
+    read timeout ends a silent one)."""
     if seconds <= 0:  # the budget went on earlier steps: no request is worth starting
         raise LLMError(what)
     items: queue.Queue[Any] = queue.Queue()
