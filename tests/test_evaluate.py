@@ -118,7 +118,7 @@ def test_cli_json_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     settings = Settings(home=tmp_path / "home", index=IndexSettings(embed=EmbedSettings(model="hash")))
     report = tmp_path / "out" / "eval.html"
     args = argparse.Namespace(dir=bench_dir, json=True, limit=1, report=report, mode=None, mixed=True,
-                              small=True, skip_standard=False)
+                              small=True, skip_standard=False, answerer=None)
     assert cmd_eval(settings, args) == 0
     data = json.loads(capsys.readouterr().out)
     assert set(data["systems"]) >= {"hybrid", "dense", "bm25"}

@@ -68,12 +68,32 @@ class SourceOut(BaseModel):
     score: float
 
 
+class CitationOut(BaseModel):
+    cited: int = Field(description="the passage number as the model wrote it")
+    supported: bool
+    reason: str = Field(description="why the citation was dropped ('' when kept)")
+    lift: float = Field(description="best cosine with a sentence of the passage, above its language's crowd")
+    overlap: float = Field(description="share of the sentence's words found in the passage (same language)")
+    names: float = Field(description="share of its names and numbers found in the passage")
+    quote: str = Field(description="the passage's sentence that backs it best")
+
+
+class CheckOut(BaseModel):
+    sentence: str
+    verdict: Literal["supported", "unsupported", "uncited", "no_claim"]
+    kept: list[int] = Field(description="its citations in the answer, numbered as the sources")
+    citations: list[CitationOut]
+
+
 class AnswerOut(BaseModel):
     answer: str
     abstained: bool = Field(description="true when the articles don't say")
     sources: list[SourceOut]
     query: str = Field(description="the standalone question that was searched")
-    note: str = Field("", description="e.g. 'Searched this page first: …'")
+    note: str = Field("", description="e.g. 'Searched this page first: …', or why the model's answer was "
+                                      "replaced by quotes")
+    checks: list[CheckOut] = Field(default_factory=list, description="a generated answer: how each sentence's "
+                                   "citations were checked (empty for quoted answers)")
 
 
 class ArticleIn(BaseModel):
@@ -365,8 +385,9 @@ def create_api(bot: Bot, settings: Settings, limits: RateLimits | None = None) -
 
     @app.post("/api/v1/ask/stream", response_class=StreamingResponse, dependencies=asks, tags=["ask"],
               responses={**ERRORS, 200: {"content": {"text/event-stream": {}}, "description":
-                         "`event: token` (JSON string pieces), then `event: sources` (JSON list) and "
-                         "`event: done` (the full answer JSON); `event: error` if it fails midway."}})
+                         "`event: token` (JSON string pieces; a model's tokens as it writes them), then "
+                         "`event: sources` (JSON list) and `event: done` (the full answer JSON, citations "
+                         "checked: it replaces the tokens); `event: error` if it fails midway."}})
     def ask_stream(body: AskRequest) -> StreamingResponse:
         """The same answer as /ask, as server-sent events."""
         history = [t.model_dump() for t in body.history]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -44,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=None, help="chunks to read (default from settings)")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
 
+    sub.add_parser("chat", help="chat in the terminal: follow-up questions, answers streamed as written")
+
     p = sub.add_parser("list", help="list the articles")
     p.add_argument("--json", action="store_true")
 
@@ -76,13 +79,23 @@ def build_parser() -> argparse.ArgumentParser:
                         "(slices NAME@small)")
     p.add_argument("--skip-standard", action="store_true",
                    help="skip the one-corpus collections (e.g. a second process running --small alone)")
+    p.add_argument("--answerer", choices=("extractive", "openai", "ollama"), default=None,
+                   help="answer through this answerer (default: ARTICLEBOT_ANSWERER); openai/ollama use "
+                        "ARTICLEBOT_LLM_* and run the default retrieval mode only, with citation precision")
     return parser
 
 
 def load_settings(data_dir: Path | None) -> Settings:
+    from pydantic import ValidationError
+
+    from index.errors import InputError
     from ui.settings import Settings
 
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        raise InputError(f"Bad settings: {reasons}", "Fix the ARTICLEBOT_* environment variables.") from exc
     if data_dir is not None:
         settings = settings.model_copy(update={"home": data_dir.expanduser()})
     return settings
@@ -96,11 +109,12 @@ def open_bot(settings: Settings) -> Bot:
                     chroma_url=settings.chroma_url)
 
 
-def print_answer(answer: Any, as_json: bool) -> None:
+def print_answer(answer: Any, as_json: bool, text: bool = True) -> None:
     if as_json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return
-    print(answer.answer)
+    if text:
+        print(answer.answer)
     if answer.note:
         print(f"({answer.note})")
     for s in answer.sources:
@@ -159,7 +173,29 @@ def cmd_list(bot: Bot, args: argparse.Namespace) -> int:
     return 0
 
 
+def stream_answer(bot: Bot, question: str, history: list[dict[str, str]]) -> Any:
+    """Print the answer as it is written, then, when the check changed it, the checked answer; the sources."""
+    from bot.types import Answer
+
+    shown = ""
+    for piece in bot.stream(question, history):
+        if isinstance(piece, Answer):
+            if shown:
+                print()
+            if piece.answer.strip() != shown.strip():
+                if shown:
+                    print("checked:" if not piece.note else "instead:")
+                print(piece.answer)
+            print_answer(dataclasses.replace(piece, answer=""), as_json=False, text=False)
+            return piece
+        shown += piece
+        print(piece, end="", flush=True)
+    raise AssertionError("the stream ended without an answer")
+
+
 def chat_loop(bot: Bot) -> int:
+    from index.errors import ArticlebotError
+
     print("Ask a question about the articles (empty line or Ctrl-D to quit).")
     history: list[dict[str, str]] = []
     while True:
@@ -170,8 +206,11 @@ def chat_loop(bot: Bot) -> int:
             return 0
         if not question:
             return 0
-        answer = bot.ask(question, history)
-        print_answer(answer, as_json=False)
+        try:
+            answer = stream_answer(bot, question, history)
+        except ArticlebotError as exc:  # one bad question does not end the chat
+            print(f"articlebot: {exc}", file=sys.stderr)
+            continue
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
 
 
@@ -221,6 +260,8 @@ def run(args: argparse.Namespace) -> int:
         return chat_loop(bot)
     if args.command == "serve":
         return cmd_serve(bot, settings, args.host, args.port)
+    if args.command == "chat":
+        return chat_loop(bot)
     raise AssertionError(args.command)
 
 

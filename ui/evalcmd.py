@@ -36,6 +36,16 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
         systems = systems_for(args.mode, settings.bot.retrieval.mode)
     except ValueError as exc:
         raise InputError(str(exc), "Leave --mode out to run all systems.") from exc
+    answerer = args.answerer or settings.bot.answer.answerer
+    if answerer != "extractive":
+        llm = settings.bot.llm
+        if not (llm.base_url and llm.model):
+            raise InputError(f"--answerer {answerer} needs a model server.",
+                             "Set ARTICLEBOT_LLM_BASE_URL and ARTICLEBOT_LLM_MODEL (README: Generative answers).")
+        # A model answer takes seconds: one retrieval mode, through the generative path.
+        systems = [s for s in systems if s != "baseline"][:1]
+        answer = settings.bot.answer.model_copy(update={"answerer": answerer})
+        settings = settings.model_copy(update={"bot": settings.bot.model_copy(update={"answer": answer})})
     bench = load_benchmark(args.dir)
     embedder = make_embedder(settings.index.embed, settings.home / "models", Bar("model"))
     result = run_eval(bench, embedder, settings.index, settings.bot, systems, limit=args.limit,
@@ -66,6 +76,11 @@ def format_table(data: dict[str, Any]) -> str:
         kinds = block.get("out_of_scope_by_kind") or {"out_of_scope": block["out_of_scope"]}
         lines.append(f"{system}: abstained on questions the collection cannot answer (should): " + ", ".join(
             f"{kind} {row.get('abstained', 0)}% of {row.get('n', 0)}" for kind, row in kinds.items()))
+    for system, block in data["systems"].items():
+        for name, row in block["slices"].items():
+            if "citation_precision" in row:
+                lines.append(f"{system} {name}: citation precision {row['citation_precision']}% (citations the "
+                             "check of the cited passage supports)")
     lines.append(data["units"])
     lines += [f"note: {n}" for n in data.get("notes", [])]
     return "\n".join(lines)

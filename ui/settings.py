@@ -7,9 +7,9 @@ keys with ``__``, e.g. ``ARTICLEBOT_INDEX__EMBED__MODEL=all-minilm-l6-v2``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.config import BotSettings
@@ -63,6 +63,25 @@ class Settings(BaseSettings):
     index: IndexSettings = IndexSettings()
     bot: BotSettings = BotSettings()
     serve: ServeSettings = ServeSettings()
+    # The answerer and its model server under flat names (ARTICLEBOT_ANSWERER, ARTICLEBOT_LLM_BASE_URL,
+    # ..._MODEL, ..._API_KEY, ..._TIMEOUT); they land in bot.answer and bot.llm, which the Bot reads.
+    answerer: Literal["extractive", "openai", "ollama"] | None = None
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_timeout: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _llm_into_bot(self) -> Settings:
+        llm = {k: v for k, v in {"base_url": self.llm_base_url, "model": self.llm_model,
+                                 "api_key": self.llm_api_key, "timeout": self.llm_timeout}.items() if v is not None}
+        answer = {"answerer": self.answerer} if self.answerer is not None else {}
+        self.bot = self.bot.model_copy(update={"llm": self.bot.llm.model_copy(update=llm),
+                                               "answer": self.bot.answer.model_copy(update=answer)})
+        if self.bot.answer.answerer != "extractive" and not (self.bot.llm.base_url and self.bot.llm.model):
+            raise ValueError(f"ARTICLEBOT_ANSWERER={self.bot.answer.answerer} needs ARTICLEBOT_LLM_BASE_URL and "
+                             "ARTICLEBOT_LLM_MODEL (README: Generative answers), or ARTICLEBOT_ANSWERER=extractive")
+        return self
 
     @field_validator("api_keys", "read_keys", "allowed_origins", "fetch_allow_hosts", mode="before")
     @classmethod

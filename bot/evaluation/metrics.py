@@ -66,6 +66,9 @@ class Outcome:
     ms: float
     score: float = 0.0  # the answerer's score of its best sentence (when it answered)
     first: str = ""  # what the reader meets first: the first quoted sentence (the whole answer if one)
+    # A generated answer's citations: those the model wrote on its claims, and those the check kept.
+    cited: int = 0
+    kept: int = 0
 
     @property
     def rank(self) -> int | None:
@@ -98,7 +101,15 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, float]:
         "abstained": pct([o.abstained for o in outcomes]),
         "p50_ms": round(percentile(ms, 50), 1),
         "p95_ms": round(percentile(ms, 95), 1),
+        **citation_precision(outcomes),
     }
+
+
+def citation_precision(outcomes: Sequence[Outcome]) -> dict[str, float]:
+    """Generated answers only: the share of the model's citations that the check of the cited passage
+    supports (micro-averaged over the slice); empty when nothing was generated."""
+    cited = sum(o.cited for o in outcomes)
+    return {"citation_precision": round(100.0 * sum(o.kept for o in outcomes) / cited, 1)} if cited else {}
 
 
 def summarize_scope(outcomes: Sequence[Outcome]) -> dict[str, float]:

@@ -82,8 +82,10 @@ def ask_ours(bot: Bot, corpus: CorpusIndex, q: Question, system: str) -> Outcome
     ms = 1000.0 * (time.perf_counter() - start)
     ranked = unique(corpus.pid_of.get(hit.article_id, "") for hit in bot.search(q.text, k=DEPTH, mode=system))
     score = answer.sources[0].score if answer.sources else 0.0
+    citations = [s for check in answer.checks for s in check.supports]
     return Outcome(system, q.slice, q.id, q.text, q.answers, q.gold_pid, tuple(ranked), answer.answer,
-                   answer.abstained, ms, score, answer.first_sentence())
+                   answer.abstained, ms, score, answer.first_sentence(), len(citations),
+                   sum(s.supported for s in citations))
 
 
 def bot_for(corpus: CorpusIndex, index_cfg: IndexSettings, bot_cfg: BotSettings, mode: str,
