@@ -84,7 +84,8 @@ def test_dont_know_weighs_evidence_that_ignores_the_page_preference():
 
     cfg = AnswerSettings(score_weights={"lift": 1.0}, confidence_weights={"best": 1.0}, preferred_bonus=0.5,
                          min_score=0.1)
-    f = {"sentence": np.array([0.85, 0.82]), "lift": np.array([0.05, 0.02]), "chunk_lift": np.array([0.01, 0.0]), "names": np.zeros(2),
+    f = {"sentence": np.array([0.85, 0.82]), "lift": np.array([0.05, 0.02]), "chunk_lift": np.array([0.01, 0.0]),
+         "names": np.zeros(2),
          "lexical": np.zeros(2), "preferred": np.array([1.0, 0.0]), "same_lang": np.ones(2),
          "salience": np.full(2, np.nan)}
     scores = combine(cfg, f)
