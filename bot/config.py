@@ -51,8 +51,8 @@ class AnswerSettings(BaseModel):
     preferred_bonus: float = Field(0.05, description="added to sentences of the page the question is asked from")
     # Don't-know: confidence = sum of weight x evidence (bot/answer.py evidence: the best score, lift and
     # chunk lift, how far the best lift stands above the others', names and words found, the crowd's level
-    # for the best sentence's language); below
-    # min_score the bot says the articles don't say. Fitted with the score weights.
+    # for the best sentence's language); below min_score the bot says the articles don't say. Fitted with
+    # the score weights.
     confidence_weights: dict[str, float] = Field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS))
     min_score: float = MIN_SCORE
 
