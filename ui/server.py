@@ -7,16 +7,11 @@ import contextlib
 import html
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-# Before gradio is imported: nothing may phone home or reach a model hub.
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr
 import uvicorn
