@@ -16,27 +16,18 @@ from bot.answer import ExtractiveAnswerer, VectorLRU
 from bot.chain import build_chain
 from bot.config import BotSettings
 from bot.crowd import Crowd
+from bot.inputs import checked_question, checked_text
 from bot.retrieve import HybridRetriever
 from bot.types import Answer, Passage
 from index.config import IndexSettings
-from index.embed import Embedder, make_embedder
-from index.errors import InputError
+from index.embed import Embedder, LazyEmbedder
+from index.errors import InputError, NotFoundError
 from index.ingest import IngestResult, ingest_paths, reindex, store_article
 from index.lang import detect
 from index.load import RawArticle
 from index.store import ArticleRecord, Library
 
 Progress = Callable[[str, float], None]
-
-
-def checked_text(text: str | None, what: str, hint: str) -> str:
-    """A question or query, stripped; empty or overlong ones are refused with a reason."""
-    text = (text or "").strip()
-    if not text:
-        raise InputError(f"The {what} is empty.", hint)
-    if len(text) > 2000:
-        raise InputError(f"The {what} is too long (over 2000 characters).", "Shorten it.")
-    return text
 
 
 class Bot:
@@ -62,15 +53,21 @@ class Bot:
     @classmethod
     def open(cls, home: Path, index_cfg: IndexSettings, bot_cfg: BotSettings,
              progress: Progress | None = None, chroma_url: str = "") -> Bot:
-        """``chroma_url``: a Chroma server shared by replicas (else the embedded store under ``home``)."""
-        embedder = make_embedder(index_cfg.embed, home / "models", progress)
+        """``chroma_url``: a Chroma server shared by replicas (else the embedded store under ``home``). The
+        model loads on the first embedding (or ``load_model``): listing or deleting articles never waits for it."""
+        embedder = LazyEmbedder(index_cfg.embed, home / "models", progress)
         library = Library(home, index_cfg.collection, embedder.name, chroma_url)
         return cls(library, embedder, index_cfg, bot_cfg, Crowd(embedder, home / "models"))
+
+    def load_model(self) -> None:
+        """Load the embedding model now, e.g. before a server takes its first question."""
+        if isinstance(self.embedder, LazyEmbedder):
+            self.embedder.load()
 
     # -- asking ---------------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[Any] | None = None, k: int | None = None,
             page_url: str | None = None) -> Answer:
-        question = checked_text(question, "question", "Type a question about the articles.")
+        question = checked_question(question)
         self.library.check_model()
         if self.library.count() == 0:
             return Answer(messages.text("empty_collection", detect(question)), True,
@@ -134,6 +131,13 @@ class Bot:
 
     def articles(self) -> list[ArticleRecord]:
         return self.library.articles()
+
+    def article(self, article_id: str) -> ArticleRecord:
+        """One article with its text; an unknown id is refused with where to find the ids."""
+        article = self.library.get(article_id)
+        if article is None:
+            raise NotFoundError(f"No article with id '{article_id}'.", "Run `articlebot list` to see the ids.")
+        return article
 
     def delete(self, article_id: str) -> ArticleRecord:
         return self.library.delete(article_id)

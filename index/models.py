@@ -334,6 +334,13 @@ def model_identity(base: str, backend: str, quantized: bool, target: str | None 
     return base
 
 
+def configured_identity(cfg: EmbedSettings) -> str:
+    """The identity ``load_sentence_transformer(cfg, ...)`` returns, without loading or converting: a pack's
+    name is its own, a folder or hub name resolves without work (a bad one is refused here, early)."""
+    base = cfg.model if cfg.model in PACKS else resolve_model(cfg.model, Path(), _noop).name
+    return model_identity(base, cfg.backend.lower(), cfg.quantized)
+
+
 def load_sentence_transformer(
     cfg: EmbedSettings, models_dir: Path, progress: Progress | None = None
 ) -> tuple[SentenceTransformer, str]:
