@@ -168,3 +168,14 @@ def test_the_progress_label_is_whole_or_fits_the_terminal(monkeypatch: pytest.Mo
     Bar("model", terminal)(message, 0.0)
     line = terminal.getvalue().removeprefix("\r\x1b[2K")
     assert len(line) == 59 and line.endswith("…")  # one line, redrawn in place; the cut is marked
+
+
+def test_the_chat_links_a_source_without_a_web_address_to_its_text() -> None:
+    from ui.gradio_app import render_link
+
+    upload = render_link("upload:taliban-qala-i-naw.fr.txt", "d7bb1b5b5a44")
+    assert 'href="api/v1/articles/d7bb1b5b5a44/text"' in upload
+    assert ">uploaded file taliban-qala-i-naw.fr.txt<" in upload
+    local = render_link("/srv/articles/a.txt", "abc")
+    assert 'href="api/v1/articles/abc/text"' in local and ">file a.txt<" in local
+    assert 'href="https://example.org/a"' in render_link("https://example.org/a", "abc")

@@ -31,6 +31,7 @@ from ui import texts
 from ui.auth import UiAccess
 from ui.links import origin, text_path, web_url
 from ui.ratelimit import Action, RateLimitError, RateLimits, client_of
+from ui.theme import theme
 
 if TYPE_CHECKING:
     from bot.service import Bot
@@ -528,4 +529,5 @@ def launch(bot: Bot, settings: Settings | None = None, host: str = "127.0.0.1", 
         kwargs.setdefault("auth", UiAccess.from_settings(settings).page_login())
     kwargs.setdefault("footer_links", ["api"])
     kwargs.setdefault("ssr_mode", False)
+    kwargs.setdefault("theme", theme())
     return app.launch(server_name=host, server_port=port, **kwargs)

@@ -30,6 +30,7 @@ from ui import texts
 from ui.api import MCP_PREFIX, create_api, error_response, under
 from ui.auth import AuthError, KeyRing, OriginPolicy, UiAccess, normalise_origin
 from ui.ratelimit import RateLimitError, RateLimits, client_of
+from ui.theme import theme
 
 if TYPE_CHECKING:
     from bot.service import Bot
@@ -232,7 +233,7 @@ def create_server(bot: Bot, settings: Settings, ui: gr.Blocks | None = None) -> 
     access = UiAccess.from_settings(settings)
     gr.mount_gradio_app(app, ui or load_ui(bot, settings, limits), path="/", auth=access.page_login(),
                         auth_message=texts.text("page_login") if access.page_login() else None,
-                        mcp_server=False)
+                        mcp_server=False, theme=theme())
     return app
 
 
