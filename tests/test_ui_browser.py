@@ -229,6 +229,7 @@ def test_chat_flow(browser: Any, app_url: str, real_bot: Bot) -> None:
     # The README's picture: an answer with its source open, at a laptop's window size.
     page.set_viewport_size({"width": 1280, "height": 800})
     open_citation(page, 0)
+    page.evaluate("window.scrollTo(0, 0)")  # the tabs in view; the sources panel keeps its own scroll
     close_toasts(page)
     page.screenshot(path=str(SHOTS / "chat-readme.png"))
     page.set_viewport_size({"width": 1280, "height": 900})
@@ -261,6 +262,7 @@ def test_chat_flow(browser: Any, app_url: str, real_bot: Bot) -> None:
         if name == "1280-dark":
             view.set_viewport_size({"width": 1280, "height": 800})
             open_citation(view, 0)
+            view.evaluate("window.scrollTo(0, 0)")
             close_toasts(view)
             view.screenshot(path=str(SHOTS / "chat-readme-dark.png"))
         tab(view, "Articles")
