@@ -28,9 +28,9 @@ def test_demo_questions_are_what_a_reader_would_ask(demo_bot: Bot) -> None:
         "Flood warning issued as the River Avel rises after three days of rain": "Who issued an orange flood warning?",
         "Harbour bridge to close for six weeks of repairs": "What did the city council announce?",
         "Schoolchildren from Lenford win national robotics contest": "Who won the national junior robotics contest?",
-        "Grève du tramway : trois lignes sur quatre à l'arrêt à Valrouge": "Qu’a affirmé Karim Benali ?",
-        "La bibliothèque municipale de Kerbrat ouvrira le soir dès septembre": "Qu’a annoncé la mairie ?",
-        "Le festival de jazz de Saint-Aubin annulé faute de financement": "Qu’ont annoncé ses organisateurs ?",
+        "Grève du tramway : trois lignes sur quatre à l'arrêt à Valrouge": "Qu’a affirmé Karim Benali\u00a0?",
+        "La bibliothèque municipale de Kerbrat ouvrira le soir dès septembre": "Qu’a annoncé la mairie\u00a0?",
+        "Le festival de jazz de Saint-Aubin annulé faute de financement": "Qu’ont annoncé ses organisateurs\u00a0?",
     }
 
 
@@ -39,7 +39,7 @@ def test_the_askers_language_comes_first(demo_bot: Bot) -> None:
     assert len(english) == 4 and all(q.endswith("?") for q in english)
     assert [q.startswith(("Who", "What")) for q in english] == [True, True, True, False]
     french = demo_bot.example_questions(3, "fr")
-    assert all(q.startswith(("Qu", "Qui")) and q.endswith(" ?") for q in french)
+    assert all(q.startswith(("Qu", "Qui")) and q.endswith("\u00a0?") for q in french)
 
 
 @pytest.mark.parametrize(("sentence", "question"), [
@@ -59,10 +59,10 @@ def test_english_shapes(sentence: str, question: str | None) -> None:
 
 @pytest.mark.parametrize(("sentence", "question"), [
     ("Le chef du conseil provincial de Badghis, Abdul Aziz Bek, a confirmé l’agression.",
-     "Qu’a confirmé Abdul Aziz Bek ?"),
-    ("La bibliothèque restera ouverte jusqu'à 22 heures, a annoncé la mairie mardi.", "Qu’a annoncé la mairie ?"),
+     "Qu’a confirmé Abdul Aziz Bek\u00a0?"),
+    ("La bibliothèque restera ouverte jusqu'à 22 heures, a annoncé la mairie mardi.", "Qu’a annoncé la mairie\u00a0?"),
     ("Les talibans ont lancé mercredi un assaut contre une capitale provinciale en Afghanistan, alors que.",
-     "Qui a lancé un assaut contre une capitale provinciale ?"),
+     "Qui a lancé un assaut contre une capitale provinciale\u00a0?"),
     ("Il a indiqué que la bibliothèque avait accueilli 64 000 visiteurs.", None),
 ])
 def test_french_shapes(sentence: str, question: str | None) -> None:
