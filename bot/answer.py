@@ -14,6 +14,7 @@ import numpy as np
 from bot import messages
 from bot.config import AnswerSettings
 from bot.crowd import Crowd
+from bot.dates import newest_first
 from bot.types import Answer, Passage, Retrieval, Source
 from index.bm25 import fold, tokenize
 from index.chunk import chunk_sentences
@@ -196,8 +197,13 @@ class ExtractiveAnswerer:
         order = np.argsort(-ranked, kind="stable")
         best = float(ranked[order[0]])
         chosen = [int(i) for i in order[: self.cfg.max_sentences] if ranked[i] >= best - self.cfg.second_margin]
+        newest, as_of = newest_first([cands[i].passage for i in chosen], [ranked[i] for i in chosen],
+                                     self.cfg.date_tie)
+        chosen = [chosen[j] for j in newest]
         sources, number = cite(cands, chosen, scores)
         text = " ".join(f"{flat(cands[i].text)} [{number[i]}]" for i in chosen)
+        if as_of:
+            text = f"{messages.text('as_of', lang, date=as_of)} {text}"
         return Answer(answer=text, abstained=False, sources=sources, query=query, question=question)
 
 
@@ -239,18 +245,22 @@ def combine(cfg: AnswerSettings, f: dict[str, np.ndarray]) -> np.ndarray:
 
 
 # The question-level evidence the don't-know rule weighs.
-EVIDENCE = ("best", "lift", "chunk_lift", "spread", "names", "lexical", "cross", "small")
+EVIDENCE = ("best", "lift", "chunk_lift", "spread", "names", "lexical", "cross", "small", "level")
 
 
 def evidence(cfg: AnswerSettings, f: dict[str, np.ndarray], scores: np.ndarray) -> dict[str, float]:
     """How well the best candidates answer, none of it counting the page's preference (a page the question
     has nothing to do with must not make the bot answer)."""
     plain = scores - cfg.preferred_bonus * f["preferred"]
+    top = int(plain.argmax())
     return {"best": float(plain.max()), "lift": float(f["lift"].max()), "chunk_lift": float(f["chunk_lift"].max()),
             "spread": float(f["lift"].max() - f["lift"].mean()), "names": float(f["names"].max()),
             "lexical": float(f["lexical"].max()),
             # The best sentence is in another language than the question (cross-language cosines run lower).
-            "cross": 1.0 - float(f["same_lang"][int(plain.argmax())]),
+            "cross": 1.0 - float(f["same_lang"][top]),
+            # How close the question sits to any text of the best sentence's language (its crowd's level):
+            # the embedder places some languages' questions nearer to everything, lowering every lift.
+            "level": float(f["sentence"][top] - f["lift"][top]),
             # Under 300 sentences (no salience measured): the best of few sentences is lower by chance.
             "small": float(np.isnan(f["salience"][0]))}
 

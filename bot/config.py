@@ -36,6 +36,9 @@ class AnswerSettings(BaseModel):
     # wanted, and the previous sentence's lift. Fitted by scripts/fit_answerer.py on training data
     # (not ../shared/bench); see the README for the data and the command.
     score_weights: dict[str, float] = Field(default_factory=lambda: dict(SCORE_WEIGHTS))
+    # Quotes from articles of different dates: the newest article's sentence leads when it scores within
+    # date_tie of the best (both answer; the newer is the current word), and the answer says as of when.
+    date_tie: float = Field(0.02, ge=0.0)
     preferred_bonus: float = Field(0.05, description="added to sentences of the page the question is asked from")
     # Don't-know: confidence = sum of weight x evidence (bot/answer.py evidence: the best score, lift and
     # chunk lift, how far the best lift stands above the others', names and words found); below

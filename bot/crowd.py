@@ -32,7 +32,11 @@ def crowd_sentences(lang: str, n: int = SIZE, seed: int = 0) -> list[str]:
     import wordfreq
 
     words = wordfreq.top_n_list(lang, VOCABULARY)
-    weights = [wordfreq.word_frequency(w, lang) ** 0.5 for w in words]
+    try:
+        weights = [wordfreq.word_frequency(w, lang) ** 0.5 for w in words]
+    except ImportError:  # its tokenizer for this language is not installed (MeCab for Japanese, Korean)
+        table = wordfreq.get_frequency_dict(lang)
+        weights = [table.get(w, 0.0) ** 0.5 for w in words]
     rng = random.Random(f"{lang}-{seed}")
     return [" ".join(rng.choices(words, weights, k=WORDS)).capitalize() + "." for _ in range(n)]
 

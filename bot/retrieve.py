@@ -17,13 +17,15 @@ from bot.types import Passage, Retrieval
 from index.lang import detect
 from index.store import ArticleRecord, ChunkRecord, Hit, Library, chunk_article
 
+Ranking = tuple[Sequence[tuple[str, float]], float]  # (item, strength of this vote) best first; weight
 
-def fuse(rankings: Sequence[tuple[Sequence[str], float]], rrf_k: int) -> list[tuple[str, float]]:
-    """Weighted reciprocal rank fusion: score(d) = sum over rankings of w / (rrf_k + rank of d)."""
+
+def fuse(rankings: Sequence[Ranking], rrf_k: int) -> list[tuple[str, float]]:
+    """Weighted reciprocal rank fusion: score(d) = sum over rankings of w x strength / (rrf_k + rank of d)."""
     scores: dict[str, float] = {}
-    for ids, weight in rankings:
-        for rank, item in enumerate(ids, 1):
-            scores[item] = scores.get(item, 0.0) + weight / (rrf_k + rank)
+    for items, weight in rankings:
+        for rank, (item, strength) in enumerate(items, 1):
+            scores[item] = scores.get(item, 0.0) + weight * strength / (rrf_k + rank)
     return sorted(scores.items(), key=lambda kv: -kv[1])
 
 
@@ -95,7 +97,7 @@ def rank(library: Library, vector: np.ndarray, query: str, cfg: RetrievalSetting
     Every hit keeps its chunk's cosine with the question (the answerer's chunk lift reads it),
     also when only the sentence vectors or BM25 found it.
     """
-    rankings: list[tuple[list[str], float]] = []
+    rankings: list[Ranking] = []
     cosines: dict[str, float] = {}
     chunks: dict[str, ChunkRecord] = {}
     dense_ids: set[str] = set()
@@ -109,12 +111,15 @@ def rank(library: Library, vector: np.ndarray, query: str, cfg: RetrievalSetting
         if lift is not None:  # best lift first (a stable sort keeps the cosine order among equals)
             dense_order.sort(key=lambda item: -lift(*item))
             by_sentence = sorted(by_sentence, key=lambda item: -lift(*item))
-        rankings += [([cid for cid, _ in dense_order], cfg.dense_weight),
-                     ([cid for cid, _ in by_sentence], cfg.sentence_weight)]
+        rankings += [([(cid, 1.0) for cid, _ in dense_order], cfg.dense_weight),
+                     ([(cid, 1.0) for cid, _ in by_sentence], cfg.sentence_weight)]
     if mode in ("bm25", "hybrid"):
         lexical = library.bm25_search(query, detect(query), cfg.fetch_k, article_id)
         chunks |= {h.chunk.id: h.chunk for h in lexical}
-        rankings.append(([h.chunk.id for h in lexical], cfg.bm25_weight))
+        # A vote as strong as the share of the question it matched: in a collection mixing languages, the
+        # chunks in the question's language that share a word or two with it must not outvote the one in
+        # another language that answers (BM25 cannot see that one).
+        rankings.append(([(h.chunk.id, h.coverage) for h in lexical], cfg.bm25_weight))
     top = [cid for cid, _ in fuse(rankings, cfg.rrf_k)[:k]]
     chunks |= library.get_chunks([cid for cid in top if cid not in chunks])
     cosines |= library.chunk_similarities([cid for cid in top if cid not in cosines], vector)
@@ -126,8 +131,8 @@ def to_passage(article: ArticleRecord, hit: Hit, preferred: bool = False) -> Pas
     return Passage(chunk_id=hit.chunk.id, article_id=hit.chunk.article_id, text=hit.chunk.text,
                    start=hit.chunk.start, end=hit.chunk.end, rank=hit.rank, score=hit.score,
                    by_chunk_vector=hit.by_chunk_vector, title=article.title, url=article.url,
-                   language=article.language, published=article.published, ingested_at=article.ingested_at,
-                   preferred=preferred)
+                   language=article.language, ingested_at=article.ingested_at, preferred=preferred,
+                   published=article.published or article.updated)  # a wiki page's date: its last revision
 
 
 def as_document(passage: Passage) -> Document:

@@ -25,6 +25,8 @@ from index.errors import InputError, NotFoundError
 from index.ingest import IngestResult, ingest_paths, reindex, store_article
 from index.lang import detect
 from index.load import RawArticle
+from index.sources.state import SyncState
+from index.sources.sync import Syncer, SyncReport
 from index.store import ArticleRecord, Library
 
 Progress = Callable[[str, float], None]
@@ -107,6 +109,20 @@ class Bot:
         results = ingest_paths(self.library, self.embedder, paths, self.index_cfg, progress, identities, on_result)
         self.warm_crowd(results)
         return results
+
+    def sync(self, sources: Sequence[str], prune: bool = False, namespaces: Sequence[int] = (0,),
+             progress: Progress | None = None,
+             on_result: Callable[[IngestResult], None] | None = None) -> list[SyncReport]:
+        """Bring feeds, sitemaps, pages and wikis up to date (what each held is kept in DATA_DIR/sync.sqlite3)."""
+        state = SyncState(self.library.home / "sync.sqlite3")
+        syncer = Syncer(self.library, self.embedder, self.index_cfg, state, prune, namespaces, progress, on_result)
+        try:
+            reports = syncer.run(sources)
+        finally:
+            syncer.close()
+            state.close()
+        self.warm_crowd([r for report in reports for r in report.results])
+        return reports
 
     def warm_crowd(self, results: Sequence[IngestResult]) -> None:
         """Embed the crowd of the new articles' languages (once per model, then read from disk), so that no

@@ -40,6 +40,12 @@ class ModelMismatchError(ArticlebotError):
     status = 409
 
 
+class ConflictError(ArticlebotError):
+    """The request clashes with work under way (e.g. a second sync while one runs)."""
+
+    status = 409
+
+
 class BusyError(ArticlebotError):
     status = 503
 

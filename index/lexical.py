@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from index.bm25 import bm25_weight, tokenize
+from index.bm25 import bm25_weight, idf, tokenize
 
 
 def index_terms(title: str, text: str, language: str) -> str:
@@ -93,15 +93,23 @@ class LexicalIndex:
             if not docs:
                 del postings[term]
 
-    def search(self, query: str, language: str, k: int, article_id: str | None = None) -> list[tuple[str, float]]:
-        """(chunk id, BM25) of the best ``k`` chunks in ``language`` (of one article if given)."""
+    def search(self, query: str, language: str, k: int, article_id: str | None = None
+               ) -> list[tuple[str, float, float]]:
+        """(chunk id, BM25, coverage) of the best ``k`` chunks in ``language`` (of one article if given).
+
+        Coverage: the share of the question's term weight (IDF) the chunk holds. A chunk matching one
+        common word of the question still ranks somewhere; coverage says how much of the question it
+        matched, so a fusion can weigh a weak match as one.
+        """
         terms = set(tokenize(query, language))
         scores: dict[str, float] = {}
+        matched: dict[str, float] = {}
         with self._lock:
             n_docs, total = self._totals.get(language, (0, 0))
             if not terms or not n_docs:
                 return []
             postings = self._postings[language]
+            weight_of = {term: idf(len(postings.get(term, {})), n_docs) for term in terms}
             for term in terms:
                 docs = postings.get(term, {})
                 if article_id:
@@ -109,4 +117,7 @@ class LexicalIndex:
                 for cid, tf in docs.items():
                     weight = bm25_weight(tf, len(docs), n_docs, self._chunks[cid][1], total / n_docs)
                     scores[cid] = scores.get(cid, 0.0) + weight
-        return sorted(scores.items(), key=lambda item: -item[1])[:k]
+                    matched[cid] = matched.get(cid, 0.0) + weight_of[term]
+        whole = sum(weight_of.values())
+        best = sorted(scores.items(), key=lambda item: -item[1])[:k]
+        return [(cid, score, matched[cid] / whole) for cid, score in best]

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import html
 import os
 import re
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 
 from index.errors import InputError
 
-SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
+SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html",
+            ".pdf": "pdf", ".xml": "mediawiki"}
 
 
 @dataclass(frozen=True)
@@ -21,10 +20,12 @@ class RawArticle:
     title: str
     text: str
     source: str  # absolute path or URL: the article's identity
-    url: str = ""
-    published: str = ""
+    url: str = ""  # the canonical URL (empty: ``source``)
+    published: str = ""  # ISO 8601 where the source tells
     author: str = ""
     language: str = ""  # empty: detect
+    updated: str = ""  # ISO 8601 where the source tells
+    site_name: str = ""
 
 
 @dataclass
@@ -111,6 +112,8 @@ def read_file(path: Path, max_bytes: int, identity: str | None = None) -> RawArt
     if kind is None:
         raise InputError(f"unsupported file type '{path.suffix or 'none'}'.",
                          f"Use one of {', '.join(sorted(SUFFIXES))}.")
+    if kind == "mediawiki":  # one file, many articles: ``index.sources.mediawiki.read_dump``
+        raise InputError("is an XML file: only MediaWiki export dumps are read, by `articlebot ingest`.")
     size = path.stat().st_size
     if size > max_bytes:
         raise InputError(f"is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit.",
@@ -119,12 +122,18 @@ def read_file(path: Path, max_bytes: int, identity: str | None = None) -> RawArt
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot be read ({exc.strerror}).") from exc
+    source = identity or str(path.resolve())
+    if kind == "pdf":
+        from index.sources.pages import pdf_article
+
+        return pdf_article(data, source)
     text = decode(data)
     if not text.strip():
         raise InputError("is empty.")
-    source = identity or str(path.resolve())
     if kind == "html":
-        return parse_html(text, source)
+        from index.sources.pages import html_article
+
+        return html_article(text, source)
     title, body = split_title(text, markdown=kind == "markdown")
     return RawArticle(title=title or path.stem, text=body, source=source)
 
@@ -142,80 +151,3 @@ def split_title(text: str, markdown: bool) -> tuple[str, str]:
     if not rest or len(first) > 200:  # one paragraph only, or no title line: keep it all as body
         return first[:80].rsplit(" ", 1)[0] if len(first) > 80 else first, text.strip()
     return first, rest
-
-
-class _HTMLText(HTMLParser):
-    """Collect visible text with paragraph breaks; skip scripts, styles and page furniture."""
-
-    SKIP = frozenset({"script", "style", "noscript", "nav", "header", "footer", "aside", "form", "template",
-            "svg", "iframe", "button", "select"})
-    BLOCK = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section",
-             "article", "blockquote", "pre", "dd", "dt", "figcaption", "table", "ul", "ol"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skip_depth = 0
-        self.in_title = False
-        self.title = ""
-        self.h1 = ""
-        self.in_h1 = False
-        self.meta: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.SKIP:
-            self.skip_depth += 1
-        elif tag == "title":
-            self.in_title = True
-        elif tag == "h1":
-            self.in_h1 = True
-        elif tag == "meta":
-            values = dict(attrs)
-            key = (values.get("property") or values.get("name") or "").lower()
-            if key and values.get("content"):
-                self.meta.setdefault(key, values["content"] or "")
-        elif tag == "html":
-            lang = dict(attrs).get("lang")
-            if lang:
-                self.meta.setdefault("lang", lang)
-        if tag in self.BLOCK:
-            self.parts.append("\n\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIP and self.skip_depth:
-            self.skip_depth -= 1
-        elif tag == "title":
-            self.in_title = False
-        elif tag == "h1":
-            self.in_h1 = False
-        if tag in self.BLOCK:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        if self.in_title:
-            self.title += data
-        elif self.skip_depth == 0:
-            if self.in_h1:
-                self.h1 += data
-            self.parts.append(data)
-
-
-def parse_html(page: str, source: str, url: str = "") -> RawArticle:
-    parser = _HTMLText()
-    parser.feed(page)
-    parser.close()
-    text = re.sub(r"[ \t\r\f\v]+", " ", "".join(parser.parts))
-    text = re.sub(r"\s*\n\s*\n\s*", "\n\n", text).strip()
-    title = " ".join((parser.meta.get("og:title") or parser.title or parser.h1).split())
-    h1 = " ".join(parser.h1.split())
-    if h1 and text.startswith(h1):  # the heading repeats the title: don't index it twice
-        text = text[len(h1):].lstrip()
-    return RawArticle(
-        title=html.unescape(title) or (text.splitlines()[0][:80] if text else ""),
-        text=text,
-        source=source,
-        url=url or parser.meta.get("og:url", ""),
-        published=parser.meta.get("article:published_time", "") or parser.meta.get("date", ""),
-        author=parser.meta.get("author", "") or parser.meta.get("article:author", ""),
-        language=(parser.meta.get("lang") or "").split("-")[0].lower(),
-    )

@@ -14,7 +14,8 @@ from typing import Any
 
 from index.chroma import batched
 
-_FIELDS = ("title", "source", "url", "language", "published", "author", "ingested_at", "hash", "chunks")
+_FIELDS = ("title", "source", "url", "language", "published", "author", "ingested_at", "hash", "chunks", "updated",
+           "site_name")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,12 @@ class ArticleRecord:
     hash: str
     chunks: int
     text: str = field(repr=False, default="")
+    updated: str = ""  # last modified (ISO 8601), when the source tells
+    site_name: str = ""
+
+    def date(self) -> str:
+        """The date the article speaks as of: last updated, else published ("" when unknown)."""
+        return self.updated or self.published
 
 
 def _dummy(n: int) -> list[list[float]]:
@@ -134,8 +141,8 @@ def text_hash(text: str) -> str:
 
 
 def _record(article_id: str, meta: dict[str, Any], text: str | None) -> ArticleRecord:
-    return ArticleRecord(article_id, *(str(meta.get(name, "")) for name in _FIELDS[:-1]),
-                         chunks=int(meta.get("chunks", 0)), text=text or "")
+    values = {name: str(meta.get(name, "")) for name in _FIELDS if name != "chunks"}
+    return ArticleRecord(article_id, **values, chunks=int(meta.get("chunks", 0)), text=text or "")
 
 
 def newest_first(records: Sequence[ArticleRecord]) -> list[ArticleRecord]:

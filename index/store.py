@@ -89,6 +89,10 @@ class Library:
     def articles(self) -> list[ArticleRecord]:
         return newest_first(self.records.all())
 
+    def summaries(self) -> dict[str, ArticleRecord]:
+        """Every committed article by id, without its text."""
+        return {r.id: r for r in self.records.all(with_text=False)}
+
     def find_by_url(self, url: str) -> ArticleRecord | None:
         return self.records.find_by_url(url)
 
@@ -216,8 +220,9 @@ class Library:
         """BM25 over chunks in language ``lang`` (a lexical match across languages is noise)."""
         self.sync()
         best = self.lexical.search(query, lang, k, article_id)
-        chunks = self.get_chunks([cid for cid, _ in best])
-        return [Hit(chunks[cid], score, rank) for rank, (cid, score) in enumerate(best, 1) if cid in chunks]
+        chunks = self.get_chunks([cid for cid, _, _ in best])
+        return [Hit(chunks[cid], score, rank, coverage=coverage)
+                for rank, (cid, score, coverage) in enumerate(best, 1) if cid in chunks]
 
     def get_chunks(self, ids: Sequence[str]) -> dict[str, ChunkRecord]:
         return self.vectors.get_chunks(ids)

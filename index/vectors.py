@@ -31,6 +31,7 @@ class Hit:
     score: float  # retriever-specific: cosine similarity for dense, BM25 for lexical
     rank: int = 0
     by_chunk_vector: bool = True  # among the nearest chunk vectors (not found by sentences or BM25 only)
+    coverage: float = 1.0  # BM25: the share of the question's term weight the chunk holds
 
 
 @dataclass(frozen=True)

@@ -143,11 +143,11 @@ def evidence_matrix(cases: Sequence[Case], cfg: AnswerSettings) -> np.ndarray:
     return np.array(rows)
 
 
-def fit_confidence(cases: Sequence[Case], cfg: AnswerSettings, oos_target: float, steps: int = 3000
-                   ) -> tuple[dict[str, float], float]:
+def fit_confidence(cases: Sequence[Case], cfg: AnswerSettings, oos_target: float, names: Sequence[str] = EVIDENCE,
+                   steps: int = 3000) -> tuple[dict[str, float], float]:
     """Logistic regression of in-scope against out-of-scope on the question-level evidence (balanced), then
     the threshold that abstains on ``oos_target`` of the out-of-scope training questions."""
-    e = evidence_matrix(cases, cfg)
+    e = evidence_matrix(cases, cfg)[:, [EVIDENCE.index(name) for name in names]]
     ok = ~np.isnan(e).any(axis=1)
     y = np.array([c.in_scope for c in cases], dtype=float)[ok]
     x = e[ok]
@@ -168,7 +168,7 @@ def fit_confidence(cases: Sequence[Case], cfg: AnswerSettings, oos_target: float
         g = (p - y) * weight
         w -= 0.1 * (z.T @ g / len(y) + 1e-3 * w)
         b -= 0.1 * g.mean()
-    raw = {name: float(wi / si) for name, wi, si in zip(EVIDENCE, w, std)}  # on unstandardised evidence
+    raw = {name: float(wi / si) for name, wi, si in zip(names, w, std)}  # on unstandardised evidence
     # The threshold from the standard and page-scoped out-of-scope questions: small collections are easier.
     hard = np.array([not c.slice.endswith("@small") for c in cases])[ok]
     out_scores = x[(y == 0) & hard] @ np.array(list(raw.values()))
@@ -189,7 +189,10 @@ def replay(cases: Sequence[Case], cfg: AnswerSettings) -> dict[str, dict[str, fl
             continue
         scores = combine(cfg, c.features)
         abstained = confidence(cfg, c.features, scores) < cfg.min_score
-        rows[c.slice].append((not abstained and bool(c.gold[int(np.argmax(scores))]), abstained))
+        row = (not abstained and bool(c.gold[int(np.argmax(scores))]), abstained)
+        rows[c.slice].append(row)
+        if not c.in_scope:  # and by the question's language: a rule may hold in one and not another
+            rows[f"{c.slice}[{detect(c.question)}]"].append(row)
     return {name: {"n": len(r), "answer@1": round(100 * np.mean([a for a, _ in r]), 1),
                    "abstained": round(100 * np.mean([b for _, b in r]), 1)} for name, r in sorted(rows.items())}
 
@@ -211,23 +214,24 @@ def main() -> None:
     p.add_argument("--mixed", action="store_true")
     p.add_argument("--small", action="store_true")
     p = sub.add_parser("fit")
-    p.add_argument("train", type=Path)
+    p.add_argument("train", type=Path, nargs="+")
     p.add_argument("--check", type=Path, action="append", default=[])
     p.add_argument("--oos-target", type=float, default=0.92, help="out-of-scope abstention on training data")
     p.add_argument("--features", default=",".join(SCORE_FEATURES))
+    p.add_argument("--evidence", default=",".join(EVIDENCE), help="what the don't-know rule weighs")
     args = parser.parse_args()
     if args.command == "collect":
         cases = collect(args.dir, args.home, args.limit, args.mixed, args.small)
         args.out.write_bytes(pickle.dumps(cases))
         print(f"{len(cases)} cases -> {args.out}", file=sys.stderr)
         return
-    train: list[Case] = pickle.loads(args.train.read_bytes())
+    train: list[Case] = [case for path in args.train for case in pickle.loads(path.read_bytes())]
     names = args.features.split(",")
     current = AnswerSettings()
     show("current settings on the training cases", replay(train, current))
     weights = fit_scorer(train, names)
     cfg = current.model_copy(update={"score_weights": weights})
-    conf, threshold = fit_confidence(train, cfg, args.oos_target)
+    conf, threshold = fit_confidence(train, cfg, args.oos_target, args.evidence.split(","))
     cfg = cfg.model_copy(update={"confidence_weights": conf, "min_score": threshold})
     print(f"\nscore_weights = {weights}\nconfidence_weights = {conf}\nmin_score = {threshold}")
     show("fitted, on the training cases", replay(train, cfg))

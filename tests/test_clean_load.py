@@ -4,7 +4,8 @@ import pytest
 
 from index.clean import clean
 from index.errors import InputError
-from index.load import decode, parse_html, read_file
+from index.load import decode, read_file
+from index.sources.pages import html_article
 
 MB = 1_000_000
 
@@ -31,7 +32,7 @@ def test_html_keeps_article_text_and_metadata_drops_scripts_and_nav():
     <meta property="article:published_time" content="2021-07-07"></head>
     <body><nav>Accueil Menu</nav><h1>Le vrai titre</h1><p>Premier paragraphe.</p>
     <script>alert(1)</script><p>Second &amp; dernier.</p><footer>Mentions</footer></body></html>"""
-    raw = parse_html(page, "/x.html")
+    raw = html_article(page, "/x.html")
     assert raw.title == "Le vrai titre"
     assert raw.author == "Ana" and raw.published == "2021-07-07" and raw.language == "fr"
     assert raw.text == "Premier paragraphe.\n\nSecond & dernier."

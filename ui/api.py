@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from index.errors import ArticlebotError
 from ui.auth import KeyRing, OriginError, OriginPolicy
 from ui.ratelimit import RateLimitError, RateLimits, client_of
+from ui.sources_api import add_source_routes
 
 if TYPE_CHECKING:
     from bot.service import Bot
@@ -94,6 +95,8 @@ class ArticleOut(BaseModel):
     author: str
     ingested_at: str
     chunks: int
+    updated: str = Field(description="last modified, when the source tells (a wiki page: its last revision)")
+    site_name: str
 
 
 class IngestOut(BaseModel):
@@ -402,6 +405,8 @@ def create_api(bot: Bot, settings: Settings, limits: RateLimits | None = None) -
     def delete_article(article_id: str) -> dict[str, Any]:
         """Delete an article and its index entries."""
         return article_json(bot.delete(article_id))
+
+    add_source_routes(app, bot, [Depends(need_write)], writes, ERRORS)
 
     @app.get("/api/v1/health", response_model=HealthOut, tags=["health"])
     def health() -> dict[str, Any]:

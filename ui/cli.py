@@ -62,10 +62,19 @@ def build_parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".",
                               parents=[data_dir])
 
-    p = command("ingest", "add or update articles from files, folders and web pages (.txt .md .html)")
+    p = command("ingest", "add or update articles from files and folders (.txt .md .html .pdf, MediaWiki .xml "
+                          "exports) and URLs")
     p.add_argument("paths", nargs="+", metavar="PATH",
                    help="a file, a folder (read recursively), or a web page or feed address")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
+
+    p = command("sync", "bring feeds, sitemaps, pages and MediaWiki wikis (api.php) up to date")
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help="a feed, sitemap or page URL, or a wiki's api.php")
+    p.add_argument("--prune", action="store_true",
+                   help="delete the articles a sitemap or wiki no longer lists (feeds are never pruned)")
+    p.add_argument("--namespace", type=int, action="append", metavar="N",
+                   help="wiki namespace to read (repeatable; default 0, the articles)")
+    p.add_argument("--json", action="store_true", help="print the reports as JSON")
 
     p = command("ask", "answer a question from the articles")
     p.add_argument("question", help="the question, in any language of the articles")
@@ -147,12 +156,13 @@ def print_answer(answer: Any, as_json: bool) -> None:
     if answer.note:
         print(f"({answer.note})")
     for s in answer.sources:
-        print(f"  [{s.n}] {s.title} — {source_location(s.url, s.article_id)}")
+        print(f"  [{s.n}] {s.title} — {source_location(s.url, s.article_id)}"
+              + (f" ({s.published[:10]})" if s.published else ""))
         print(f"      “{s.quote}”")
 
 
 def result_line(r: Any) -> str:
-    detail = f"{r.title} ({r.chunks} chunks, id {r.article_id})" if r.status != "failed" else r.reason
+    detail = f"{r.title} ({r.chunks} chunks, id {r.article_id})" if r.status not in ("failed", "skipped") else r.reason
     return f"{r.status:9} {r.source}: {detail}"
 
 
@@ -170,6 +180,23 @@ def cmd_ingest(bot: Bot, args: argparse.Namespace) -> int:
                   for s in ("added", "updated", "unchanged", "failed", "duplicate", "skipped")}
         print(", ".join(f"{n} {s}" for s, n in counts.items()))
     return 1 if any(r.status == "failed" for r in results) else 0
+
+
+def cmd_sync(bot: Bot, args: argparse.Namespace) -> int:
+    from ui.progress import Bar
+
+    if args.json:
+        reports = bot.sync(args.sources, args.prune, args.namespace or [0])
+        print(json.dumps([r.to_json() for r in reports], ensure_ascii=False, indent=2))
+    else:
+        def show(result: Any) -> None:  # unchanged items are only counted: a nightly log shows what changed
+            if result.status != "unchanged":
+                print(result_line(result), flush=True)
+
+        reports = bot.sync(args.sources, args.prune, args.namespace or [0], progress=Bar("sync"), on_result=show)
+        for report in reports:
+            print(report.summary())
+    return 1 if any(r.status == "failed" for report in reports for r in report.results) else 0
 
 
 def cmd_list(bot: Bot, args: argparse.Namespace) -> int:
@@ -241,6 +268,8 @@ def run(args: argparse.Namespace) -> int:
               "`articlebot reindex` makes them better.", file=sys.stderr)
     if args.command == "ingest":
         return cmd_ingest(bot, args)
+    if args.command == "sync":
+        return cmd_sync(bot, args)
     if args.command == "ask":
         print_answer(bot.ask(args.question, k=args.k), args.json)
         return 0

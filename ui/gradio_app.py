@@ -308,7 +308,7 @@ class ChatUI:
 
     # articles
     def article_rows(self) -> list[list[Any]]:
-        return [[a.title, a.language, (a.published or a.ingested_at)[:10], a.chunks, a.id]
+        return [[a.title, a.language, (a.published or a.updated or a.ingested_at)[:10], a.chunks, a.id]
                 for a in self.bot.articles()]
 
     def collection_outputs(self) -> tuple[Any, Any]:
@@ -322,7 +322,7 @@ class ChatUI:
         self._allow_write(signed_in, request)
         paths = [str(f) for f in files or []]
         if not paths:
-            warn("Choose one or more .txt, .md or .html files first.")
+            warn("Choose one or more .txt, .md, .html or .pdf files (or a MediaWiki .xml export) first.")
             return (gr.skip(), *self.collection_outputs(), gr.skip())
         try:
             # Uploads land in a new temp folder each time: store them under their file name so that
@@ -486,8 +486,9 @@ def _articles_tab(ui: ChatUI, signed_in: gr.State,
     with role[1]:  # the admin tools: shown to an admin; their handlers check the role again
         with gr.Row(equal_height=False):
             with gr.Column(min_width=300):
-                files = gr.File(label="Upload articles (.txt, .md, .html)", file_count="multiple",
-                                file_types=[".txt", ".md", ".html", ".htm"], type="filepath",
+                files = gr.File(label="Upload articles (.txt, .md, .html, .pdf, MediaWiki .xml export)",
+                                file_count="multiple", file_types=[".txt", ".md", ".html", ".htm", ".pdf", ".xml"],
+                                type="filepath",
                                 elem_id="ab-upload")
                 upload = gr.Button("Add files", variant="primary", elem_id="ab-add-files")
             with gr.Column(min_width=300), gr.Accordion("…or paste an article", open=False,

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.config import BotSettings
-from index.config import IndexSettings
+from index.config import IndexSettings, hosts_or_networks
 from ui.ratelimit import parse_limit
 
 
@@ -57,13 +57,29 @@ class Settings(BaseSettings):
     read_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     require_key_for_read: bool = False
+    # Private, loopback or link-local hosts or networks (CIDR) that sync and ingest may fetch (an internal
+    # wiki); everything else must be public. Passed down as ``index.fetch.allow_hosts``.
+    fetch_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     index: IndexSettings = IndexSettings()
     bot: BotSettings = BotSettings()
     serve: ServeSettings = ServeSettings()
 
-    @field_validator("api_keys", "read_keys", "allowed_origins", mode="before")
+    @field_validator("api_keys", "read_keys", "allowed_origins", "fetch_allow_hosts", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("fetch_allow_hosts")
+    @classmethod
+    def _hosts_or_networks(cls, value: list[str]) -> list[str]:
+        return hosts_or_networks(value)
+
+    @model_validator(mode="after")
+    def _fetch_allow_hosts_down(self) -> Settings:
+        if self.fetch_allow_hosts:
+            fetch = self.index.fetch.model_copy(
+                update={"allow_hosts": [*self.index.fetch.allow_hosts, *self.fetch_allow_hosts]})
+            self.index = self.index.model_copy(update={"fetch": fetch})
+        return self

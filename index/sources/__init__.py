@@ -1,0 +1,1 @@
+"""Sources kept in sync: pages, feeds, sitemaps, MediaWiki wikis (API and XML dumps), PDF files."""
