@@ -20,3 +20,8 @@ def text(key: str, lang: str = "en", **values: str) -> str:
 
 def follow_up_words() -> frozenset[str]:
     return frozenset(_texts()["follow_up"]["words"])
+
+
+def table(key: str) -> dict[str, Any]:
+    """A whole table of prompts.toml, e.g. the example-question patterns of every language."""
+    return dict(_texts().get(key, {}))

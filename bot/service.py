@@ -7,7 +7,6 @@ import json
 import re
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,12 +17,14 @@ from bot.answer import ExtractiveAnswerer, VectorLRU
 from bot.chain import build_chain
 from bot.config import BotSettings
 from bot.crowd import Crowd
+from bot.examples import example_questions
 from bot.generate import GenerativeAnswerer, build_generative_chain
+from bot.inputs import checked_question, checked_text
 from bot.retrieve import HybridRetriever
 from bot.types import Answer, Passage
 from index.config import IndexSettings
-from index.embed import Embedder, make_embedder
-from index.errors import InputError
+from index.embed import Embedder, LazyEmbedder
+from index.errors import InputError, NotFoundError
 from index.ingest import IngestResult, ingest_paths, reindex, store_article
 from index.lang import detect
 from index.load import RawArticle
@@ -35,16 +36,6 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
 Progress = Callable[[str, float], None]
-
-
-def checked_text(text: str | None, what: str, hint: str) -> str:
-    """A question or query, stripped; empty or overlong ones are refused with a reason."""
-    text = (text or "").strip()
-    if not text:
-        raise InputError(f"The {what} is empty.", hint)
-    if len(text) > 2000:
-        raise InputError(f"The {what} is too long (over 2000 characters).", "Shorten it.")
-    return text
 
 
 def scoped(answer: Answer, page: ArticleRecord | None) -> Answer:
@@ -82,8 +73,9 @@ class Bot:
     @classmethod
     def open(cls, home: Path, index_cfg: IndexSettings, bot_cfg: BotSettings,
              progress: Progress | None = None, chroma_url: str = "") -> Bot:
-        """``chroma_url``: a Chroma server shared by replicas (else the embedded store under ``home``)."""
-        embedder = make_embedder(index_cfg.embed, home / "models", progress)
+        """``chroma_url``: a Chroma server shared by replicas (else the embedded store under ``home``). The
+        model loads on the first embedding (or ``load_model``): listing or deleting articles never waits for it."""
+        embedder = LazyEmbedder(index_cfg.embed, home / "models", progress)
         library = Library(home, index_cfg.collection, embedder.name, chroma_url)
         return cls(library, embedder, index_cfg, bot_cfg, Crowd(embedder, home / "models"))
 
@@ -97,6 +89,11 @@ class Bot:
         model = chat_model or make_chat_model(backend, self.cfg.llm)
         return GenerativeAnswerer(model, self.cfg.llm,
                                   CitationChecker(self.embedder, self.answerer, self.crowd, self.cfg.llm))
+
+    def load_model(self) -> None:
+        """Load the embedding model now, e.g. before a server takes its first question."""
+        if isinstance(self.embedder, LazyEmbedder):
+            self.embedder.load()
 
     # -- asking ---------------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[Any] | None = None, k: int | None = None,
@@ -114,7 +111,7 @@ class Bot:
 
     def _start(self, question: str, page_url: str | None) -> tuple[str, ArticleRecord | None, Answer | None]:
         """The checked question, the page it was asked from, and the answer when there is nothing to search."""
-        question = checked_text(question, "question", "Type a question about the articles.")
+        question = checked_question(question)
         self.library.check_model()
         if self.library.count() == 0:
             return question, None, Answer(messages.text("empty_collection", detect(question)), True,
@@ -198,23 +195,23 @@ class Bot:
     def articles(self) -> list[ArticleRecord]:
         return self.library.articles()
 
+    def article(self, article_id: str) -> ArticleRecord:
+        """One article with its text; an unknown id is refused with where to find the ids."""
+        article = self.library.get(article_id)
+        if article is None:
+            raise NotFoundError(f"No article with id '{article_id}'.", "Run `articlebot list` to see the ids.")
+        return article
+
     def delete(self, article_id: str) -> ArticleRecord:
         return self.library.delete(article_id)
 
     def reindex(self, progress: Progress | None = None) -> int:
         return reindex(self.library, self.embedder, self.index_cfg, progress)
 
-    def example_questions(self, n: int = 4) -> list[str]:
-        """Questions drawn from the collection: about its most mentioned names, then its titles."""
-        articles = self.articles()[:50]
-        names: Counter[str] = Counter()
-        for article in articles:
-            for match in re.finditer(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zà-ÿ]+(?: [A-Z][a-zà-ÿ]+){1,2})\b",
-                                     article.text):
-                names[match.group(1)] += 1
-        questions = [f"Who is {name}?" for name, _ in names.most_common(n)]
-        questions += [f"What happened: {a.title}?" for a in articles[: max(0, n - len(questions))]]
-        return questions[:n]
+    def example_questions(self, n: int = 4, lang: str = "en") -> list[str]:
+        """Questions the newest articles answer, made from their sentences (``bot.examples``); ``lang`` is
+        the asker's language, whose articles come first."""
+        return example_questions(self.articles()[:50], n, lang)
 
     def record_feedback(self, question: str, answer: str, sources: list[dict[str, Any]],
                         liked: bool) -> None:

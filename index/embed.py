@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -68,9 +69,47 @@ class SentenceTransformerEmbedder:
 def make_embedder(cfg: EmbedSettings, models_dir: Path, progress: Progress | None = None) -> Embedder:
     """Pick the backend from ``cfg.model``: "hash" (fake), a pack name, a local folder or a hub name."""
     if cfg.model.startswith("hash"):
-        dim = int(cfg.model.split("-", 1)[1]) if "-" in cfg.model else 256
-        return HashEmbedder(dim)
+        return HashEmbedder(_hash_dim(cfg.model))
     from index.models import load_sentence_transformer  # heavy: torch, transformers
 
     model, name = load_sentence_transformer(cfg, models_dir, progress)
     return SentenceTransformerEmbedder(model, name, cfg.batch_size)
+
+
+def _hash_dim(model: str) -> int:
+    return int(model.split("-", 1)[1]) if "-" in model else 256
+
+
+def configured_name(cfg: EmbedSettings) -> str:
+    """The identity ``make_embedder(cfg, ...)`` will report, known without loading (or converting) anything."""
+    if cfg.model.startswith("hash"):
+        return f"hash-{_hash_dim(cfg.model)}"
+    from index.models import configured_identity  # light: no torch
+
+    return configured_identity(cfg)
+
+
+class LazyEmbedder:
+    """The configured embedder, loaded on the first ``embed`` (or ``load``): commands that only read or
+    delete records (``articlebot list``, ``delete``, an empty question) never pay the model's load."""
+
+    def __init__(self, cfg: EmbedSettings, models_dir: Path, progress: Progress | None = None) -> None:
+        self.cfg = cfg
+        self.models_dir = models_dir
+        self.progress = progress
+        self.name = configured_name(cfg)
+        self._loaded: Embedder | None = None
+        self._lock = threading.Lock()  # many first questions at once load it once
+
+    def load(self) -> Embedder:
+        with self._lock:
+            if self._loaded is None:
+                self._loaded = make_embedder(self.cfg, self.models_dir, self.progress)
+            return self._loaded
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded is not None
+
+    def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
+        return (self._loaded or self.load()).embed(texts, kind)

@@ -16,10 +16,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import importlib.util
+import logging
 import os
 import platform
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -277,8 +279,6 @@ def ensure_onnx_file(
 
 def _export_fp32(folder: Path, dest: Path) -> None:
     """Export with optimum into a temp folder, then move only the .onnx file into place."""
-    import logging
-
     from sentence_transformers import SentenceTransformer
 
     # sentence-transformers warns "save the exported model" — which is exactly what happens next.
@@ -286,13 +286,14 @@ def _export_fp32(folder: Path, dest: Path) -> None:
     level = st_log.level
     st_log.setLevel(logging.ERROR)
     try:
-        model = SentenceTransformer(
-            str(folder),
-            device="cpu",
-            backend="onnx",
-            local_files_only=True,
-            model_kwargs={"provider": "CPUExecutionProvider", "export": True},
-        )
+        with _export_noise_filtered():
+            model = SentenceTransformer(
+                str(folder),
+                device="cpu",
+                backend="onnx",
+                local_files_only=True,
+                model_kwargs={"provider": "CPUExecutionProvider", "export": True},
+            )
     finally:
         st_log.setLevel(level)
     dest.parent.mkdir(exist_ok=True)
@@ -304,6 +305,37 @@ def _export_fp32(folder: Path, dest: Path) -> None:
         if any((Path(tmp) / "onnx").glob("*.onnx_data")) or any((Path(tmp) / "onnx").glob("*.data")):
             raise ModelError("ONNX export wrote external data files; models over 2 GB are not supported.", BACKEND_HINT)
         os.replace(exported, dest)
+
+
+class _DropMessage(logging.Filter):
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.prefix)
+
+
+@contextlib.contextmanager
+def _export_noise_filtered() -> Iterator[None]:
+    """Silence exactly two warnings of the one-off ONNX export, raised inside libraries we cannot change:
+    optimum's exporter always passes transformers the deprecated ``torch_dtype`` ("`torch_dtype` is
+    deprecated! Use `dtype` instead!"), and transformers' attention-mask code makes a constant tensor while
+    torch traces it (a TracerWarning that is harmless here: the mask's value is the same for every input)."""
+    from torch.jit import TracerWarning
+
+    dtype_note = _DropMessage("`torch_dtype` is deprecated!")
+    loggers = [logging.getLogger(f"transformers.{name}") for name in ("modeling_utils", "configuration_utils")]
+    for logger in loggers:
+        logger.addFilter(dtype_note)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=TracerWarning,
+                                    module=r"transformers\.modeling_attn_mask_utils")
+            yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(dtype_note)
 
 
 def _export_int8(folder: Path, target: str, threads: int, dest: Path) -> None:
@@ -332,6 +364,13 @@ def model_identity(base: str, backend: str, quantized: bool, target: str | None 
     if backend == "onnx" and quantized:
         return f"{base}@onnx-int8-{target or quantization_target()}"
     return base
+
+
+def configured_identity(cfg: EmbedSettings) -> str:
+    """The identity ``load_sentence_transformer(cfg, ...)`` returns, without loading or converting: a pack's
+    name is its own, a folder or hub name resolves without work (a bad one is refused here, early)."""
+    base = cfg.model if cfg.model in PACKS else resolve_model(cfg.model, Path(), _noop).name
+    return model_identity(base, cfg.backend.lower(), cfg.quantized)
 
 
 def load_sentence_transformer(

@@ -21,7 +21,8 @@ def test_search_returns_passages_with_their_article_and_refuses_empty_queries(tm
         bot.search("   ")
     with pytest.raises(InputError, match="question is too long"):
         bot.ask("x" * 2001)
-    assert bot.example_questions(2) == ["Who is Bismillah Khan Mohammadi?", "Who is Hessamuddin Shams?"]
+    # One question per article, made from its first sentence that names who did something (bot.examples).
+    assert bot.example_questions(2) == ["Qui a lancé un assaut contre une capitale provinciale\u00a0?"]
 
 
 def test_answers_use_the_sentence_vectors_stored_at_ingest(tmp_path: Path, sample_article: Path):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Request, Response, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
@@ -410,6 +410,16 @@ def create_api(bot: Bot, settings: Settings, limits: RateLimits | None = None) -
         if result.status == "added":
             response.status_code = status.HTTP_201_CREATED
         return result.to_json()
+
+    @app.get("/api/v1/articles/{article_id}/text", response_class=PlainTextResponse, dependencies=reads,
+             responses={**ERRORS, 404: {"model": ErrorOut},
+                        200: {"content": {"text/plain": {}}, "description": "the article's cleaned text"}},
+             tags=["articles"])
+    def article_text(article_id: str) -> PlainTextResponse:
+        """An article's title and cleaned text as plain text: what a source without a web address links to."""
+        article = bot.article(article_id)
+        return PlainTextResponse(f"{article.title}\n\n{article.text}\n",
+                                 headers={"X-Content-Type-Options": "nosniff"})
 
     @app.delete("/api/v1/articles/{article_id}", response_model=ArticleOut,
                 responses={**ERRORS, 404: {"model": ErrorOut}}, dependencies=writes, tags=["articles"])

@@ -18,21 +18,58 @@ if TYPE_CHECKING:
 DEMO_DIR = Path(__file__).parent / "demo_articles"
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1 (refused with a one-line reason before anything loads)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is too small (at least 1)")
+    return value
+
+
+def port_number(text: str) -> int:
+    value = positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port (1-65535)")
+    return value
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as package_version
+
+    try:
+        return package_version("articlebot")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
+    # --data-dir is accepted before and after the subcommand: each subparser knows it too, with a
+    # suppressed default so that an absent one does not overwrite the value given before.
+    data_dir = argparse.ArgumentParser(add_help=False)
+    data_dir.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS, metavar="DIR",
+                          help="data directory (default: $ARTICLEBOT_HOME or the platform's user data dir)")
     parser = argparse.ArgumentParser(
-        prog="articlebot",
+        prog="articlebot", parents=[data_dir],
         description="Answers questions about a collection of articles, quoting the sentence that backs "
                     "each answer.")
-    parser.add_argument("--data-dir", type=Path, help="data directory (default: $ARTICLEBOT_HOME or the "
-                                                      "platform's user data dir)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("ingest", help="add or update articles from files and folders (.txt .md .html .pdf, "
-                                      "MediaWiki .xml exports) and URLs")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".",
+                              parents=[data_dir])
+
+    p = command("ingest", "add or update articles from files and folders (.txt .md .html .pdf, MediaWiki .xml "
+                          "exports) and URLs")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="a file, a folder (read recursively), or a web page or feed address")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
 
-    p = sub.add_parser("sync", help="bring feeds, sitemaps, pages and MediaWiki wikis (api.php) up to date")
+    p = command("sync", "bring feeds, sitemaps, pages and MediaWiki wikis (api.php) up to date")
     p.add_argument("sources", nargs="+", metavar="SOURCE", help="a feed, sitemap or page URL, or a wiki's api.php")
     p.add_argument("--prune", action="store_true",
                    help="delete the articles a sitemap or wiki no longer lists (feeds are never pruned)")
@@ -40,37 +77,43 @@ def build_parser() -> argparse.ArgumentParser:
                    help="wiki namespace to read (repeatable; default 0, the articles)")
     p.add_argument("--json", action="store_true", help="print the reports as JSON")
 
-    p = sub.add_parser("ask", help="answer a question from the articles")
-    p.add_argument("question")
-    p.add_argument("-k", type=int, default=None, help="chunks to read (default from settings)")
+    p = command("ask", "answer a question from the articles")
+    p.add_argument("question", help="the question, in any language of the articles")
+    p.add_argument("-k", type=positive_int, default=None, metavar="N",
+                   help="chunks to read (default from settings)")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
 
-    sub.add_parser("chat", help="chat in the terminal: follow-up questions, answers streamed as written")
+    command("chat", "chat in the terminal: follow-up questions, answers streamed as written")
 
-    p = sub.add_parser("list", help="list the articles")
-    p.add_argument("--json", action="store_true")
+    p = command("list", "list the articles")
+    p.add_argument("--json", action="store_true", help="print the articles as JSON")
 
-    p = sub.add_parser("delete", help="delete an article by id")
-    p.add_argument("id")
+    p = command("show", "print an article's details and text")
+    p.add_argument("id", help="the article's id (see `articlebot list`)")
+    p.add_argument("--json", action="store_true", help="print the article as JSON")
 
-    sub.add_parser("reindex", help="rebuild the index from the stored articles (e.g. after a model change)")
+    p = command("delete", "delete an article by id")
+    p.add_argument("id", help="the article's id (see `articlebot list`)")
 
-    p = sub.add_parser("demo", help="ingest the bundled demo articles, then chat in the terminal")
+    command("reindex", "rebuild the index from the stored articles (e.g. after a model change)")
+
+    p = command("demo", "ingest the bundled demo articles, then chat in the terminal")
     p.add_argument("--web", action="store_true", help="open the web chat instead of the terminal prompt")
-    p.add_argument("--host", default=None)
-    p.add_argument("--port", type=int, default=None)
+    p.add_argument("--host", default=None, help="with --web: the address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=port_number, default=None, help="with --web: the port (default 7860)")
 
-    p = sub.add_parser("serve", help="serve the web chat and the HTTP API")
-    p.add_argument("--host", default=None, help="default 127.0.0.1")
-    p.add_argument("--port", type=int, default=None, help="default 7860")
+    p = command("serve", "serve the web chat and the HTTP API")
+    p.add_argument("--host", default=None, help="the address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=port_number, default=None, help="the port (default 7860)")
 
-    p = sub.add_parser("eval", help="measure retrieval and answers on a benchmark folder")
-    p.add_argument("dir", type=Path)
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--limit", type=int, default=None, help="questions per slice (quick run)")
-    p.add_argument("--report", type=Path, default=None, help="write an HTML report here")
-    p.add_argument("--mode", default=None, help="retrieval mode: hybrid, dense or bm25 (default: all "
-                                                "three plus the baseline)")
+    p = command("eval", "measure retrieval and answers on a benchmark folder")
+    p.add_argument("dir", type=Path, help="a benchmark folder (e.g. ../shared/bench/dev)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--limit", type=positive_int, default=None, metavar="N",
+                   help="questions per slice (quick run)")
+    p.add_argument("--report", type=Path, default=None, metavar="PATH", help="write an HTML report here")
+    p.add_argument("--mode", default=None, help="one system: hybrid, dense, bm25 or baseline (default: all "
+                                                "of them)")
     p.add_argument("--mixed", action="store_true",
                    help="also ask each slice of one collection mixing its passages with other languages and "
                         "topics (slices NAME@mixed)")
@@ -109,6 +152,15 @@ def open_bot(settings: Settings) -> Bot:
                     chroma_url=settings.chroma_url)
 
 
+def source_location(url: str, article_id: str) -> str:
+    """Where the reader can open a source: its web address or file path, else how to print it."""
+    from ui.links import origin, web_url
+
+    if web_url(url) or Path(url).is_absolute():
+        return url
+    return f"{origin(url)} (articlebot show {article_id})"
+
+
 def print_answer(answer: Any, as_json: bool, text: bool = True) -> None:
     if as_json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
@@ -118,7 +170,8 @@ def print_answer(answer: Any, as_json: bool, text: bool = True) -> None:
     if answer.note:
         print(f"({answer.note})")
     for s in answer.sources:
-        print(f"  [{s.n}] {s.title} — {s.url}" + (f" ({s.published[:10]})" if s.published else ""))
+        print(f"  [{s.n}] {s.title} — {source_location(s.url, s.article_id)}"
+              + (f" ({s.published[:10]})" if s.published else ""))
         print(f"      “{s.quote}”")
 
 
@@ -193,6 +246,22 @@ def stream_answer(bot: Bot, question: str, history: list[dict[str, str]]) -> Any
     raise AssertionError("the stream ended without an answer")
 
 
+def cmd_show(bot: Bot, args: argparse.Namespace) -> int:
+    article = bot.article(args.id)
+    if args.json:
+        print(json.dumps({"id": article.id, "title": article.title, "url": article.url, "source": article.source,
+                          "language": article.language, "published": article.published, "author": article.author,
+                          "ingested_at": article.ingested_at, "chunks": article.chunks, "text": article.text},
+                         ensure_ascii=False, indent=2))
+        return 0
+    print(article.title)
+    print(f"{source_location(article.url, article.id)} · {article.language} · "
+          f"{article.published or 'added ' + article.ingested_at[:10]} · {article.chunks} chunks · id {article.id}")
+    print()
+    print(article.text)
+    return 0
+
+
 def chat_loop(bot: Bot) -> int:
     from index.errors import ArticlebotError
 
@@ -222,11 +291,16 @@ def cmd_serve(bot: Bot, settings: Settings, host: str | None, port: int | None) 
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings(args.data_dir)
+    if args.command == "ask":
+        from bot.inputs import checked_question
+
+        checked_question(args.question)  # an empty question is refused before anything loads
+    settings = load_settings(getattr(args, "data_dir", None))
     if args.command == "eval":
         from ui.evalcmd import cmd_eval
 
         return cmd_eval(settings, args)
+    # The model loads on the first embedding: list, show and delete never load it.
     bot = open_bot(settings)
     if args.command != "reindex" and bot.library.lacks_sentence_vectors():
         print("note: this library was built before sentence vectors were stored; answers work, and "
@@ -240,6 +314,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "list":
         return cmd_list(bot, args)
+    if args.command == "show":
+        return cmd_show(bot, args)
     if args.command == "delete":
         article = bot.delete(args.id)
         print(f"deleted {article.id}: {article.title}")
@@ -253,12 +329,14 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from ui.progress import Bar
 
+        bot.load_model()
         results = bot.ingest([str(DEMO_DIR)], progress=Bar("demo articles"))
         print(f"{len(results)} demo articles ready in {settings.home}")
         if args.web:
             return cmd_serve(bot, settings, args.host, args.port)
         return chat_loop(bot)
     if args.command == "serve":
+        bot.load_model()  # before the first question, not during it
         return cmd_serve(bot, settings, args.host, args.port)
     if args.command == "chat":
         return chat_loop(bot)

@@ -29,7 +29,9 @@ from bot.types import Answer
 from index.errors import ArticlebotError
 from ui import texts
 from ui.auth import UiAccess
+from ui.links import origin, text_path, web_url
 from ui.ratelimit import Action, RateLimitError, RateLimits, client_of
+from ui.theme import theme
 
 if TYPE_CHECKING:
     from bot.service import Bot
@@ -43,7 +45,6 @@ STATIC = Path(__file__).parent / "static"
 RESULT_HEADERS = ["file", "status", "title", "chunks", "id", "reason"]
 ARTICLE_HEADERS = ["title", "language", "date", "chunks", "id"]
 _MARKER = re.compile(r"\[(\d{1,3})\]")
-_HTTP = re.compile(r"^https?://[^\s\"'<>`]+$", re.IGNORECASE)
 
 Turn = dict[str, Any]  # {"question", "answer", "query", "note", "abstained", "sources": [dict]}
 
@@ -55,8 +56,7 @@ def esc(value: object) -> str:
 
 def safe_href(url: str) -> str | None:
     """Only plain http(s) links become hrefs; file paths and other schemes stay text."""
-    url = (url or "").strip()
-    return url if _HTTP.match(url) else None
+    return web_url(url)
 
 
 def render_answer(text: str, turn: int, cited: Sequence[int]) -> str:
@@ -86,23 +86,26 @@ def highlight(passage: str, quote: str, spans: Sequence[Sequence[int]]) -> str:
     return "".join(out) + esc(passage[at:])
 
 
-def render_link(url: str) -> str:
+def render_link(url: str, article_id: str = "") -> str:
+    """A web address links to itself; a file or pasted text links to its text as the API serves it
+    (relative, so a proxy prefix is kept), labelled with what the reader recognises of it."""
     href = safe_href(url)
     if href:
         return (f'<a href="{esc(href)}" target="_blank" rel="noopener noreferrer nofollow">'
                 f"{esc(url)}</a>")
     if not url:
         return ""
-    # A local file (often an upload's temp path): its name is what the user recognises.
-    name = "" if url.startswith("text:") else Path(url.removeprefix("upload:")).name
-    return f'<span class="src-path" title="{esc(url)}">{esc(name or url)}</span>'
+    if article_id:
+        return (f'<a class="src-path" href="{esc(text_path(article_id))}" target="_blank" '
+                f'rel="noopener noreferrer" title="{esc(url)}">{esc(origin(url))}</a>')
+    return f'<span class="src-path" title="{esc(url)}">{esc(origin(url))}</span>'
 
 
 def render_source(src: dict[str, Any], turn: int) -> str:
     date = src.get("published") or (src.get("ingested_at") or "")[:10]
     date_label = "published" if src.get("published") else "added"
     meta = [f"{date_label} {esc(date)}" if date else "", esc(src.get("language", "")),
-            render_link(src.get("url", ""))]
+            render_link(src.get("url", ""), str(src.get("article_id") or ""))]
     spans = src.get("quotes") or [(src.get("quote_start") or 0, src.get("quote_end") or 0)]
     passage = highlight(src.get("passage") or "", src.get("quote") or "", spans)
     n = int(src.get("n", 0))
@@ -527,4 +530,5 @@ def launch(bot: Bot, settings: Settings | None = None, host: str = "127.0.0.1", 
         kwargs.setdefault("auth", UiAccess.from_settings(settings).page_login())
     kwargs.setdefault("footer_links", ["api"])
     kwargs.setdefault("ssr_mode", False)
+    kwargs.setdefault("theme", theme())
     return app.launch(server_name=host, server_port=port, **kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from typing import TextIO
@@ -22,8 +23,12 @@ class Bar:
         fraction = min(max(fraction, 0.0), 1.0)
         filled = int(fraction * self.width)
         line = (f"{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {fraction:4.0%} "
-                f"{time.monotonic() - self.start:5.1f}s {message[:50]}")
+                f"{time.monotonic() - self.start:5.1f}s {message}")
         if self.tty:
+            # Redrawn in place, so it must fit on one terminal line: a long message ends in "…".
+            columns = shutil.get_terminal_size().columns - 1
+            if len(line) > columns:
+                line = line[:max(columns - 1, 0)] + "…"
             self.stream.write("\r\x1b[2K" + line + ("\n" if fraction >= 1.0 else ""))
             self.stream.flush()
         elif fraction >= 1.0 or time.monotonic() - self.last_line > 2.0:

@@ -9,6 +9,7 @@ import json
 import logging
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from ui import texts
 from ui.api import MCP_PREFIX, create_api, error_response, under
 from ui.auth import AuthError, KeyRing, OriginPolicy, UiAccess, normalise_origin
 from ui.ratelimit import RateLimitError, RateLimits, client_of
+from ui.theme import theme
 
 if TYPE_CHECKING:
     from bot.service import Bot
@@ -226,11 +228,22 @@ def create_server(bot: Bot, settings: Settings, ui: gr.Blocks | None = None) -> 
     access = UiAccess.from_settings(settings)
     gr.mount_gradio_app(app, ui or load_ui(bot, settings, limits), path="/", auth=access.page_login(),
                         auth_message=texts.text("page_login") if access.page_login() else None,
-                        mcp_server=False)
+                        mcp_server=False, theme=theme())
     return app
 
 
+def quiet_gradio_deprecations() -> None:
+    """Gradio 6.17 reads ``starlette.status.HTTP_422_UNPROCESSABLE_ENTITY`` on every queue join, which
+    Starlette 1.x deprecates: a StarletteDeprecationWarning after every chat question, about Gradio's own
+    code. Only that warning, from that module, is filtered."""
+    from starlette.exceptions import StarletteDeprecationWarning
+
+    warnings.filterwarnings("ignore", message=r"'HTTP_422_UNPROCESSABLE_ENTITY' is deprecated",
+                            category=StarletteDeprecationWarning, module=r"gradio\.routes")
+
+
 def serve(bot: Bot, settings: Settings, host: str, port: int) -> None:
+    quiet_gradio_deprecations()
     app = create_server(bot, settings)
     base = f"http://{host}:{port}"
     print(f"articlebot: chat {base}/  API {base}/docs  widget {base}/widget.js  MCP {base}{MCP_ENDPOINT}")

@@ -20,11 +20,13 @@
     return node;
   }
 
-  function safeHref(url) {
-    try {
-      var u = new URL(url, location.href);
-      return u.protocol === "http:" || u.protocol === "https:" ? u.href : "";
-    } catch (e) { return ""; }
+  // A web address links to itself; a file path, an upload or pasted text (no address) links to the
+  // article's text as the API serves it (relative: works behind a proxy prefix too).
+  function sourceHref(source) {
+    if (/^https?:\/\//i.test(source.url || "")) {
+      try { return new URL(source.url).href; } catch (e) { return ""; }
+    }
+    return source.article_id ? "api/v1/articles/" + encodeURIComponent(source.article_id) + "/text" : "";
   }
 
   function scrollDown() { chat.scrollTop = chat.scrollHeight; }
@@ -35,7 +37,7 @@
     sources.forEach(function (s) {
       var item = el("li");
       item.value = s.n;
-      var href = safeHref(s.url);
+      var href = sourceHref(s);
       var title = href ? el("a", "", s.title || s.url) : el("span", "", s.title);
       if (href) { title.href = href; title.target = "_blank"; title.rel = "noopener noreferrer"; }
       item.appendChild(title);
