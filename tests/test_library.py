@@ -284,3 +284,15 @@ def test_the_same_canonical_url_under_another_identity_is_a_duplicate(library: L
     result = store_article(library, HashEmbedder(), again, CFG)
     assert result.status == "duplicate" and result.article_id == first.article_id
     assert "the same address" in result.reason and library.count() == 1
+
+
+def test_bm25_hits_say_how_much_of_the_question_they_match(library: Library, tmp_path: Path):
+    """The fusion weighs a BM25 vote by its coverage: a chunk sharing one common word with the question is
+    a weak vote, one holding all of its words a full one."""
+    a = write(tmp_path / "a.txt", "The Avel bridge reopened after the flood. Engineers inspected its piers.")
+    b = write(tmp_path / "b.txt", "The museum reopened in spring with a new wing for modern sculpture.")
+    ingest_paths(library, HashEmbedder(), [str(a), str(b)], CFG)
+    hits = library.bm25_search("When was the Avel bridge reopened?", "en", 10)
+    coverage = {h.chunk.text.split()[1]: h.coverage for h in hits}
+    assert coverage["Avel"] == pytest.approx(1.0)
+    assert 0.0 < coverage["museum"] < 0.5
