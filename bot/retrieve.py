@@ -53,17 +53,13 @@ class HybridRetriever(BaseRetriever):
 
         def lift(chunk: str, cosine: float) -> float:
             found = record(chunk_article(chunk))
-            lang = found.language if found else ""
-            if lang not in levels:
-                levels[lang] = self.crowd.level(vector, lang)
-            return cosine - levels[lang]
+            chunk_lang = found.language if found else ""
+            if chunk_lang not in levels:
+                levels[chunk_lang] = self.crowd.level(vector, chunk_lang)
+            across = found is not None and chunk_lang != lang
+            return cosine - levels[chunk_lang] + self.settings.cross_language_bonus * across
 
-        def lift_across(chunk: str, cosine: float) -> float:
-            found = record(chunk_article(chunk))
-            other = found is not None and found.language != lang
-            return lift(chunk, cosine) + self.settings.cross_language_bonus * other
-
-        return lift_across if self.settings.cross_language_bonus else lift
+        return lift
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun
                                 ) -> list[Document]:
@@ -82,10 +78,12 @@ class HybridRetriever(BaseRetriever):
                 articles[article_id] = self.library.get(article_id)
             return articles[article_id]
 
-        lift = self.lifts(vector, detect(query), record)
-        hits = rank(self.library, vector, query, self.settings, k, mode, lift=lift)
+        lang = detect(query)
+        lift = self.lifts(vector, lang, record)
+        hits = rank(self.library, vector, query, lang, self.settings, k, mode, lift=lift)
         if prefer_article:
-            scoped = rank(self.library, vector, query, self.settings, 3, mode, article_id=prefer_article, lift=lift)
+            scoped = rank(self.library, vector, query, lang, self.settings, 3, mode, article_id=prefer_article,
+                          lift=lift)
             seen = {h.chunk.id for h in scoped}
             hits = (scoped + [h for h in hits if h.chunk.id not in seen])[:k]
         passages = [to_passage(article, hit, preferred=hit.chunk.article_id == prefer_article)
@@ -96,7 +94,7 @@ class HybridRetriever(BaseRetriever):
         return Retrieval(query, passages, salience)
 
 
-def rank(library: Library, vector: np.ndarray, query: str, cfg: RetrievalSettings, k: int,
+def rank(library: Library, vector: np.ndarray, query: str, lang: str, cfg: RetrievalSettings, k: int,
          mode: str, article_id: str | None = None, lift: Callable[[str, float], float] | None = None
          ) -> list[Hit]:
     """Fused ranking of chunks: chunk vectors, sentence vectors ("dense": both) and BM25 ("bm25").
@@ -121,7 +119,7 @@ def rank(library: Library, vector: np.ndarray, query: str, cfg: RetrievalSetting
         rankings += [([(cid, 1.0) for cid, _ in dense_order], cfg.dense_weight),
                      ([(cid, 1.0) for cid, _ in by_sentence], cfg.sentence_weight)]
     if mode in ("bm25", "hybrid"):
-        lexical = library.bm25_search(query, detect(query), cfg.fetch_k, article_id)
+        lexical = library.bm25_search(query, lang, cfg.fetch_k, article_id)
         chunks |= {h.chunk.id: h.chunk for h in lexical}
         # A vote as strong as the share of the question it matched: in a collection mixing languages, the
         # chunks in the question's language that share a word or two with it must not outvote the one in
