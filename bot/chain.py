@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+from langchain_core.runnables import Runnable, RunnableLambda
 
 from bot.answer import Answerer
 from bot.messages import follow_up_words
@@ -60,12 +60,12 @@ def build_chain(retriever: HybridRetriever, answerer: Answerer) -> Runnable:
     def retrieve(x: dict[str, Any]) -> Retrieval:
         return retriever.retrieve(x["query"], k=x.get("k"), prefer_article=x.get("prefer"))
 
+    # Plain lambdas, not RunnablePassthrough.assign: that runs its steps on a new thread pool per question,
+    # which costs more than these steps under many concurrent questions.
     return (
-        RunnablePassthrough.assign(
-            query=RunnableLambda(lambda x: condense(x["question"], normalize_history(x.get("history")))),
-            lang=RunnableLambda(lambda x: detect(x["question"])),
-        )
-        | RunnablePassthrough.assign(retrieval=RunnableLambda(retrieve))
+        RunnableLambda(lambda x: {**x, "query": condense(x["question"], normalize_history(x.get("history"))),
+                                  "lang": detect(x["question"])}, name="condense")
+        | RunnableLambda(lambda x: {**x, "retrieval": retrieve(x)}, name="retrieve")
         | RunnableLambda(lambda x: answerer.answer(x["question"], x["query"], x["retrieval"], x["lang"],
                                                    already_said(x)))
     ).with_config(run_name="articlebot")

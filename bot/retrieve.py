@@ -40,19 +40,17 @@ class HybridRetriever(BaseRetriever):
     queries: Any = Field(default_factory=lambda: VectorLRU(256))  # question vectors, shared with the answerer
     crowd: Any = None  # bot.crowd.Crowd: the vector rankings order chunks by their lift above it
 
-    def lifts(self, vector: np.ndarray, lang: str, record: Callable[[str], ArticleRecord | None]
-              ) -> Callable[[str, float], float] | None:
+    def lifts(self, vector: np.ndarray, lang: str) -> Callable[[str, float], float] | None:
         """``lift(chunk id, cosine)``: the cosine above the crowd of the chunk's language, so that a chunk in
-        the question's own language does not outrank a better one in another language. ``record`` reads an
-        article (cached per question, so the passages built afterwards reuse it). A chunk in another language
-        than the question's (``lang``) gains ``cross_language_bonus``: the same content reads less similar
+        the question's own language does not outrank a better one in another language. A chunk in another
+        language than the question's (``lang``) gains ``cross_language_bonus``: the same content reads less similar
         across languages than the crowd's levels account for."""
         if self.crowd is None:
             return None
         levels: dict[str, float] = {}
 
         def lift(chunk: str, cosine: float) -> float:
-            found = record(chunk_article(chunk))
+            found = self.library.live(chunk_article(chunk))
             chunk_lang = found.language if found else ""
             if chunk_lang not in levels:
                 levels[chunk_lang] = self.crowd.level(vector, chunk_lang)
@@ -71,23 +69,17 @@ class HybridRetriever(BaseRetriever):
         k = k or self.settings.k
         mode = mode or self.settings.mode
         vector = query_vector(self.queries, self.embedder, query)
-        articles: dict[str, ArticleRecord | None] = {}
-
-        def record(article_id: str) -> ArticleRecord | None:
-            if article_id not in articles:
-                articles[article_id] = self.library.get(article_id)
-            return articles[article_id]
-
         lang = detect(query)
-        lift = self.lifts(vector, lang, record)
-        hits = rank(self.library, vector, query, lang, self.settings, k, mode, lift=lift)
-        if prefer_article:
-            scoped = rank(self.library, vector, query, lang, self.settings, 3, mode, article_id=prefer_article,
-                          lift=lift)
-            seen = {h.chunk.id for h in scoped}
-            hits = (scoped + [h for h in hits if h.chunk.id not in seen])[:k]
-        passages = [to_passage(article, hit, preferred=hit.chunk.article_id == prefer_article)
-                    for hit in hits if (article := record(hit.chunk.article_id)) is not None]
+        lift = self.lifts(vector, lang)
+        with self.library.reading():
+            hits = rank(self.library, vector, query, lang, self.settings, k, mode, lift=lift)
+            if prefer_article:
+                scoped = rank(self.library, vector, query, lang, self.settings, 3, mode,
+                              article_id=prefer_article, lift=lift)
+                seen = {h.chunk.id for h in scoped}
+                hits = (scoped + [h for h in hits if h.chunk.id not in seen])[:k]
+            passages = [to_passage(article, hit, preferred=hit.chunk.article_id == prefer_article)
+                        for hit in hits if (article := self.library.live(hit.chunk.article_id)) is not None]
         # A property of the question and the whole collection (not of one chunk).
         salience = self.library.sentence_salience(vector, self.settings.salience_rank) \
             if passages and mode != "bm25" else None

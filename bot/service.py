@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot import messages
 from bot.answer import ExtractiveAnswerer, VectorLRU
@@ -22,6 +22,7 @@ from bot.generate import GenerativeAnswerer, build_generative_chain
 from bot.inputs import checked_question, checked_text
 from bot.retrieve import HybridRetriever
 from bot.types import Answer, Passage
+from bot.writer import BackgroundWriter
 from index.config import IndexSettings
 from index.embed import Embedder, LazyEmbedder
 from index.errors import InputError, NotFoundError
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
 Progress = Callable[[str, float], None]
+T = TypeVar("T")
 
 
 def scoped(answer: Answer, page: ArticleRecord | None) -> Answer:
@@ -69,6 +71,7 @@ class Bot:
         # No lock around requests: the library and the embedder are safe from many threads, and a
         # question asked during an ingest answers from the articles committed so far.
         self._feedback_lock = threading.Lock()  # whole JSON lines in feedback.jsonl
+        self._writer: BackgroundWriter | None = None  # writes run on the caller's thread unless a server asks
 
     @classmethod
     def open(cls, home: Path, index_cfg: IndexSettings, bot_cfg: BotSettings,
@@ -150,26 +153,41 @@ class Bot:
             yield scoped(piece, page) if isinstance(piece, Answer) else piece
 
     # -- the collection -------------------------------------------------------------------------
+    def write_in_background(self, nice: int) -> None:
+        """From now on, run every write (ingest, sync, add, delete, reindex) on one background thread ``nice``
+        steps lower in CPU priority (``bot.writer``): a server's choice, so that questions asked during an
+        ingest keep the cores. 0: writes stay on the caller's thread."""
+        if nice > 0 and self._writer is None:
+            self._writer = BackgroundWriter(nice)
+
+    def _write(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        return fn(*args, **kwargs) if self._writer is None else self._writer.run(fn, *args, **kwargs)
+
     def ingest(self, paths: Sequence[str], progress: Progress | None = None,
                identities: Mapping[str, str] | None = None,
                on_result: Callable[[IngestResult], None] | None = None) -> list[IngestResult]:
-        results = ingest_paths(self.library, self.embedder, paths, self.index_cfg, progress, identities, on_result)
-        self.warm_crowd(results)
+        results = self._write(ingest_paths, self.library, self.embedder, paths, self.index_cfg, progress,
+                              identities, on_result)
+        self._write(self.warm_crowd, results)
         return results
 
     def sync(self, sources: Sequence[str], prune: bool = False, namespaces: Sequence[int] = (0,),
              progress: Progress | None = None,
              on_result: Callable[[IngestResult], None] | None = None) -> list[SyncReport]:
         """Bring feeds, sitemaps, pages and wikis up to date (what each held is kept in DATA_DIR/sync.sqlite3)."""
+        reports = self._write(self._sync, sources, prune, namespaces, progress, on_result)
+        self._write(self.warm_crowd, [r for report in reports for r in report.results])
+        return reports
+
+    def _sync(self, sources: Sequence[str], prune: bool, namespaces: Sequence[int], progress: Progress | None,
+              on_result: Callable[[IngestResult], None] | None) -> list[SyncReport]:
         state = SyncState(self.library.home / "sync.sqlite3")
         syncer = Syncer(self.library, self.embedder, self.index_cfg, state, prune, namespaces, progress, on_result)
         try:
-            reports = syncer.run(sources)
+            return syncer.run(sources)
         finally:
             syncer.close()
             state.close()
-        self.warm_crowd([r for report in reports for r in report.results])
-        return reports
 
     def warm_crowd(self, results: Sequence[IngestResult]) -> None:
         """Embed the crowd of the new articles' languages (once per model, then read from disk), so that no
@@ -188,8 +206,8 @@ class Bot:
         raw = RawArticle(title=title, text=text, source=source, url=url.strip(),
                          published=published.strip(), author=author.strip())
         self.library.check_model()
-        result = store_article(self.library, self.embedder, raw, self.index_cfg)
-        self.warm_crowd([result])
+        result = self._write(store_article, self.library, self.embedder, raw, self.index_cfg)
+        self._write(self.warm_crowd, [result])
         return result
 
     def articles(self) -> list[ArticleRecord]:
@@ -203,10 +221,10 @@ class Bot:
         return article
 
     def delete(self, article_id: str) -> ArticleRecord:
-        return self.library.delete(article_id)
+        return self._write(self.library.delete, article_id)
 
     def reindex(self, progress: Progress | None = None) -> int:
-        return reindex(self.library, self.embedder, self.index_cfg, progress)
+        return self._write(reindex, self.library, self.embedder, self.index_cfg, progress)
 
     def example_questions(self, n: int = 4, lang: str = "en") -> list[str]:
         """Questions the newest articles answer, made from their sentences (``bot.examples``); ``lang`` is

@@ -13,7 +13,8 @@ searchable, so an interrupted run leaves nothing visible half-written; re-runnin
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -51,10 +52,14 @@ class Library:
         self.records = ArticleRecords(self.client, collection)
         self.vectors = VectorCollections(self.client, collection)
         self.lexical = LexicalIndex()
+        # The live articles' records without their text, as of the lexical index's generation: a question
+        # reads titles, links and languages from here instead of one store read per article.
+        self._live: dict[str, ArticleRecord] = {}
         self._layout = self.records.layout()
         # Two writes of one article must not interleave their vector and record steps; reads never take it.
         self._write_lock = threading.Lock()
         self._sync_lock = threading.Lock()
+        self._reading = threading.local()  # set while this thread answers one question (see ``reading``)
         if not self.shared:
             from index.legacy import migrate_sqlite
 
@@ -85,6 +90,11 @@ class Library:
 
     def get(self, article_id: str) -> ArticleRecord | None:
         return self.records.get(article_id)
+
+    def live(self, article_id: str) -> ArticleRecord | None:
+        """A searchable article's record without its text, as of the last search or ``sync`` (None when it
+        is not searchable: deleted, uncommitted, or waiting for a reindex). Reads nothing from the store."""
+        return self._live.get(article_id)
 
     def articles(self) -> list[ArticleRecord]:
         return newest_first(self.records.all())
@@ -144,9 +154,26 @@ class Library:
             self.model_name = model_name
 
     # -- keeping up with the store --------------------------------------------------------------
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """One question's searches: the store's generation is read once, at the start, instead of before
+        each search (a write landing meanwhile is seen by the next question)."""
+        if getattr(self._reading, "active", False):
+            yield
+            return
+        self.sync()
+        self._reading.active = True
+        try:
+            yield
+        finally:
+            self._reading.active = False
+
     def sync(self) -> None:
         """Bring the lexical index (and the collection handles) up to the store's generation: only the
-        articles whose hash changed are re-read. Cheap when nothing changed (one small read)."""
+        articles whose hash changed are re-read. Cheap when nothing changed (one small read); nothing at
+        all inside ``reading``."""
+        if getattr(self._reading, "active", False):
+            return
         generation, layout = self.records.state()
         if generation == self.lexical.generation:
             return
@@ -172,6 +199,7 @@ class Library:
                 stored[c.article_id].append(LexicalChunk(c.id, terms))
             for aid in changed:
                 self.lexical.put(aid, current[aid].hash, current[aid].language, stored[aid])
+            self._live = current
             self.lexical.generation = generation
 
     # -- search ---------------------------------------------------------------------------------

@@ -147,10 +147,8 @@ class VectorCollections:
 
     def nearest_chunks(self, vector: np.ndarray, k: int, article_id: str | None
                        ) -> list[tuple[ChunkRecord, float]]:
-        total = self.chunk_count()
-        if total == 0:
-            return []
-        got = self.chunks.query(query_embeddings=[vector.astype(np.float32)], n_results=min(k, total),
+        # n_results may exceed the collection's size: Chroma returns what it has (no count() call needed).
+        got = self.chunks.query(query_embeddings=[vector.astype(np.float32)], n_results=k,
                                 where={"article_id": article_id} if article_id else None,
                                 include=["documents", "metadatas", "distances"])
         return [(_chunk(cid, doc, meta), 1.0 - float(dist)) for cid, doc, meta, dist in
@@ -159,10 +157,7 @@ class VectorCollections:
     def nearest_sentences(self, vector: np.ndarray, k: int, article_id: str | None
                           ) -> list[tuple[str, tuple[str, ...], float]]:
         """(article id, chunk ids holding it, cosine) of the ``k`` sentences nearest ``vector``."""
-        total = self.sentence_count()
-        if total == 0:
-            return []
-        got = self.sentences.query(query_embeddings=[vector.astype(np.float32)], n_results=min(k, total),
+        got = self.sentences.query(query_embeddings=[vector.astype(np.float32)], n_results=k,
                                    where={"article_id": article_id} if article_id else None,
                                    include=["metadatas", "distances"])
         return [(str(m["article_id"]), tuple(str(m["chunk_ids"]).split(",")), 1.0 - float(d))

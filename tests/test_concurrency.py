@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from bot.config import BotSettings
 from bot.service import Bot
@@ -26,9 +27,11 @@ class GatedEmbedder(HashEmbedder):
         self.gate_word = gate_word
         self.reached = threading.Event()
         self.release = threading.Event()
+        self.thread = ""  # the thread that embedded the gated article
 
     def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         if kind == "passage" and any(self.gate_word in t for t in texts):
+            self.thread = threading.current_thread().name
             self.reached.set()
             assert self.release.wait(TIMEOUT), "the test never released the ingest"
         return super().embed(texts, kind)
@@ -44,16 +47,19 @@ def write_articles(folder: Path, n: int) -> None:
                 for j in range(8)), encoding="utf-8")
 
 
-def test_questions_are_answered_while_an_ingest_runs(tmp_path: Path):
+@pytest.mark.parametrize("nice", [0, 5], ids=["writes-on-the-callers-thread", "writes-in-background"])
+def test_questions_are_answered_while_an_ingest_runs(tmp_path: Path, nice: int):
     folder = tmp_path / "articles"
     write_articles(folder, 12)
     embedder = GatedEmbedder(gate_word="topic06")
     bot = Bot(Library(tmp_path / "home", "articles", embedder.name), embedder,
               IndexSettings(ingest_batch=1),  # one article per embedding call: the gate stops between commits
               BotSettings(answer={"min_score": -10}))
+    bot.write_in_background(nice)  # what a server does (ui.server)
     with ThreadPoolExecutor(max_workers=4) as pool:
         ingest = pool.submit(bot.ingest, [str(folder)])
         assert embedder.reached.wait(TIMEOUT), "the ingest never reached the gated article"
+        assert (embedder.thread == "articlebot-writer") == (nice > 0)
         # The ingest is now mid-way and blocked: every read below must finish without it.
         answer = pool.submit(bot.ask, "Who signed decree topic02x3?").result(TIMEOUT)
         titles = [a.title for a in pool.submit(bot.articles).result(TIMEOUT)]
@@ -69,12 +75,14 @@ def test_questions_are_answered_while_an_ingest_runs(tmp_path: Path):
     assert "Report topic09" in {s.title for s in bot.ask("Who signed decree topic09x3?").sources}
 
 
-def test_many_threads_ask_and_write_at_once(tmp_path: Path):
+@pytest.mark.parametrize("nice", [0, 5], ids=["writes-on-the-callers-thread", "writes-in-background"])
+def test_many_threads_ask_and_write_at_once(tmp_path: Path, nice: int):
     folder = tmp_path / "articles"
     write_articles(folder, 8)
     embedder = HashEmbedder()
     bot = Bot(Library(tmp_path / "home", "articles", embedder.name), embedder, IndexSettings(),
               BotSettings(answer={"min_score": -10}))
+    bot.write_in_background(nice)
     bot.ingest([str(folder / "00.txt")])
     with ThreadPoolExecutor(max_workers=6) as pool:
         ingest = pool.submit(bot.ingest, [str(folder)])

@@ -150,6 +150,8 @@ def open_chat_and_ask(page: Page, url: str, question: str) -> FrameLocator:
     page.goto(url)
     page.locator("#articlebot-button").click()
     frame = page.frame_locator("#articlebot-frame")
+    # The form is enabled once embed.js has wired it (an Enter before that would reload the frame).
+    frame.locator("#ask[data-ready='1']").wait_for(timeout=ANSWER_TIMEOUT_MS)
     frame.locator("#question").fill(question)
     frame.locator("#question").press("Enter")
     return frame

@@ -213,6 +213,8 @@ def load_ui(bot: Bot, settings: Settings, limits: RateLimits | None = None) -> g
 # -- the server ------------------------------------------------------------------------------------
 def create_server(bot: Bot, settings: Settings, ui: gr.Blocks | None = None) -> FastAPI:
     """API + embed routes + MCP tools + the chat UI at "/" (``ui`` defaults to ui.gradio_app)."""
+    # Questions first: uploads, syncs and deletes run on one thread of lower CPU priority.
+    bot.write_in_background(settings.serve.writer_nice)
     limits = RateLimits.from_settings(settings)  # one budget per client for the API and the UI
     app = create_api(bot, settings, limits)
     add_embed_routes(app, app.state.origins)

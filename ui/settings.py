@@ -35,6 +35,9 @@ class ServeSettings(BaseModel):
     # Per client (IP address), for the API and the web UI alike: "N/second|minute|hour|day", "" = none.
     rate_limit_ask: str = Field("60/minute", description="questions per client")
     rate_limit_write: str = Field("30/minute", description="article changes per client")
+    # How much lower the CPU priority of the thread that embeds and writes articles is (0-19, Linux's nice
+    # steps), so that questions asked during an upload keep the cores; 0: writes run at normal priority.
+    writer_nice: int = Field(10, ge=0, le=19, description="CPU priority steps below questions for writes")
 
     @field_validator("rate_limit_ask", "rate_limit_write")
     @classmethod

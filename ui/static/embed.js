@@ -140,6 +140,9 @@
       send.disabled = false;
       input.focus();
     });
+    input.disabled = false;
+    send.disabled = false;
+    form.dataset.ready = "1";
     input.focus();
   });
 })();
