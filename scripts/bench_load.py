@@ -51,6 +51,9 @@ def main() -> None:
     parser.add_argument("--model", default="multilingual-e5-small")
     parser.add_argument("--models-dir", type=Path, default=Path(".cache/models"))
     parser.add_argument("--chroma-url", default="")
+    parser.add_argument("--writer-nice", type=int, default=None,
+                        help="the server's ARTICLEBOT_SERVE__WRITER_NICE (default: its own, 10; 0: writes at "
+                             "the questions' priority, the baseline)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
@@ -59,6 +62,8 @@ def main() -> None:
            # Every client here is one address (127.0.0.1): the per-client limits would refuse all but the
            # first 60 questions a minute. This measures capacity, not the limiter.
            "ARTICLEBOT_SERVE__RATE_LIMIT_ASK": "", "ARTICLEBOT_SERVE__RATE_LIMIT_WRITE": ""}
+    if args.writer_nice is not None:
+        env["ARTICLEBOT_SERVE__WRITER_NICE"] = str(args.writer_nice)
     (work / "home" / "models").mkdir(parents=True)
     if args.models_dir.exists():  # reuse the converted model instead of converting it again
         for item in args.models_dir.iterdir():

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 MAX_TURNS = 30  # conversation turns kept in the browser (localStorage stays small)
 HISTORY_TURNS = 6  # turns handed to the bot to resolve follow-ups
 EXAMPLES = 4
+CONCURRENT_EVENTS = 8  # events of one kind (e.g. questions) run at once; more wait in the queue, shown
 STATIC = Path(__file__).parent / "static"
 RESULT_HEADERS = ["file", "status", "title", "chunks", "id", "reason"]
 ARTICLE_HEADERS = ["title", "language", "date", "chunks", "id"]
@@ -419,8 +420,10 @@ def create_app(bot: Bot, settings: Settings | None = None, limits: RateLimits | 
                 chat = _chat_tab(ui, turns, private)
             with gr.Tab("Articles", id="articles-tab") as articles_tab:
                 articles, choice, role = _articles_tab(ui, signed_in, private)
+        # No progress marks for the restore: a busy machine could leave the chat's pending bubble stuck
+        # after the event had finished (and a spinner on every page load says nothing useful).
         demo.load(ui.restore, [turns], [chat["chatbot"], chat["sources"], turns, chat["examples"]],
-                  **private)
+                  **private, show_progress="hidden")
         demo.load(ui.on_load, None, [signed_in, *role], **private, show_progress="hidden")
         # Refresh what a tab shows when it opens (the collection may have changed meanwhile). Only a
         # visible tab is updated: Gradio leaves a hidden output's spinner stuck.
@@ -428,8 +431,9 @@ def create_app(bot: Bot, settings: Settings | None = None, limits: RateLimits | 
         chat_tab.select(ui.examples, None, [chat["examples"]], **quiet)
         articles_tab.select(ui.collection_outputs, None, [articles, choice], **quiet)
         gr.api(ui.api_ask, api_name="ask")
-    # One request at a time: the bot serialises on one lock anyway; the rest wait visibly in the queue.
-    demo.queue(default_concurrency_limit=1, max_size=64)
+    # Several users' questions at once (the Bot takes no lock; writes queue on its writer thread);
+    # beyond that they wait visibly in the queue.
+    demo.queue(default_concurrency_limit=CONCURRENT_EVENTS, max_size=64)
     return demo
 
 
