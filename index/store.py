@@ -55,6 +55,7 @@ class Library:
         # The live articles' records without their text, as of the lexical index's generation: a question
         # reads titles, links and languages from here instead of one store read per article.
         self._live: dict[str, ArticleRecord] = {}
+        self._sentences = 0  # stored sentences, as of the same generation
         self._layout = self.records.layout()
         # Two writes of one article must not interleave their vector and record steps; reads never take it.
         self._write_lock = threading.Lock()
@@ -200,6 +201,8 @@ class Library:
             for aid in changed:
                 self.lexical.put(aid, current[aid].hash, current[aid].language, stored[aid])
             self._live = current
+            # Counting is a scan in Chroma (72 ms at 480,000 sentences): once per generation, not per question.
+            self._sentences = self.vectors.sentence_count()
             self.lexical.generation = generation
 
     # -- search ---------------------------------------------------------------------------------
@@ -233,7 +236,8 @@ class Library:
         A question the collection answers has one sentence well above the crowd; an unrelated one meets a
         flat crowd. None when the collection has under 3n sentences (too few to tell a crowd).
         """
-        return self.vectors.salience(vector, n)
+        self.sync()
+        return self.vectors.salience(vector, n, self._sentences)
 
     def sentence_vectors(self, ids: Sequence[str]) -> dict[str, tuple[str, np.ndarray]]:
         """Stored sentences by id: (text, vector). Absent ids (an index built before sentences were

@@ -163,8 +163,9 @@ class VectorCollections:
         return [(str(m["article_id"]), tuple(str(m["chunk_ids"]).split(",")), 1.0 - float(d))
                 for m, d in zip(got["metadatas"][0], got["distances"][0])]
 
-    def salience(self, vector: np.ndarray, n: int) -> float | None:
-        if self.sentence_count() < 3 * n:
+    def salience(self, vector: np.ndarray, n: int, total: int) -> float | None:
+        """``total``: the sentences stored (the caller's count; counting is slow)."""
+        if total < 3 * n:
             return None
         got = self.sentences.query(query_embeddings=[vector.astype(np.float32)], n_results=n,
                                    include=["distances"])

@@ -101,8 +101,13 @@ class PageWatch:
     def __init__(self, page: Any) -> None:
         self.dialogs: list[str] = []
         self.external: list[str] = []
+        self.console: list[str] = []  # errors and warnings, shown when a wait fails
+        self.failed: list[str] = []  # requests that got no response
         page.on("dialog", self._dialog)
         page.on("request", self._request)
+        page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}") if m.type in ("error", "warning")
+                else None)
+        page.on("requestfailed", lambda r: self.failed.append(f"{r.url}: {r.failure}"))
 
     def _dialog(self, dialog: Any) -> None:
         self.dialogs.append(dialog.message)
@@ -134,7 +139,13 @@ def open_page(browser: Any, url: str, **context: Any) -> tuple[Any, Any, PageWat
     page = ctx.new_page()
     watch = PageWatch(page)
     page.goto(url)
-    page.wait_for_selector("#ab-question textarea")
+    try:
+        page.wait_for_selector("#ab-question textarea")
+    except playwright_sync.TimeoutError as exc:  # keep what the page showed for whoever looks next
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "failed-page-load.png"), full_page=True)
+        raise AssertionError(f"the chat did not render; console: {watch.console[-10:]}; failed requests: "
+                             f"{watch.failed[-10:]}; screenshot: {SHOTS / 'failed-page-load.png'}") from exc
     return ctx, page, watch
 
 
