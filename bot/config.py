@@ -25,6 +25,8 @@ class RetrievalSettings(BaseModel):
     bm25_weight: float = Field(0.5, description="vote of BM25 (same-language chunks only)")
     salience_rank: int = Field(100, ge=2, description="the crowd the best sentence is compared with")
     crowd: bool = Field(True, description="rank vector hits by their lift above their language's crowd")
+    chunk_hits_by_sentence: bool = Field(True, description="in a collection of several languages, the sentence "
+                                                           "ranking also scores the chunk-vector hits")
     # The same paragraph reads 0.029 less similar to an English question in German than in English, of which
     # the crowds' levels account for 0.013 (60 SQuAD-train questions and their machine-translated paragraphs:
     # training data, README "Quality, measured"); the rest is added back to chunks in another language.

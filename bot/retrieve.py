@@ -104,6 +104,13 @@ def rank(library: Library, vector: np.ndarray, query: str, lang: str, cfg: Retri
         chunks |= {h.chunk.id: h.chunk for h in dense}
         cosines |= {h.chunk.id: h.score for h in dense}
         by_sentence = library.sentence_search(vector, cfg.fetch_k, article_id)
+        several = article_id is None and len(library.languages()) > 1
+        if cfg.chunk_hits_by_sentence and lift is not None and several:
+            # By raw cosine the sentences in the question's own language crowd those of another language out
+            # of the sentence search, also where a chunk vector found the chunk that answers: the chunk-vector
+            # hits are scored at their best stored sentence too, and every candidate ranked by its lift.
+            found = {cid for cid, _ in by_sentence}
+            by_sentence += library.best_sentences([h.chunk for h in dense if h.chunk.id not in found], vector).items()
         dense_order = [(h.chunk.id, h.score) for h in dense]
         if lift is not None:  # best lift first (a stable sort keeps the cosine order among equals)
             dense_order.sort(key=lambda item: -lift(*item))

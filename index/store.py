@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from index.chroma import Owner, open_client
+from index.chunk import chunk_sentences
 from index.errors import ModelMismatchError, NotFoundError
 from index.lexical import LexicalChunk, LexicalIndex, index_terms
 from index.records import ArticleRecord, ArticleRecords, newest_first
@@ -55,6 +56,7 @@ class Library:
         # The live articles' records without their text, as of the lexical index's generation: a question
         # reads titles, links and languages from here instead of one store read per article.
         self._live: dict[str, ArticleRecord] = {}
+        self._languages: frozenset[str] = frozenset()
         self._sentences = 0  # stored sentences, as of the same generation
         self._layout = self.records.layout()
         # Two writes of one article must not interleave their vector and record steps; reads never take it.
@@ -201,11 +203,17 @@ class Library:
             for aid in changed:
                 self.lexical.put(aid, current[aid].hash, current[aid].language, stored[aid])
             self._live = current
+            self._languages = frozenset(r.language for r in current.values())
             # Counting is a scan in Chroma (72 ms at 480,000 sentences): once per generation, not per question.
             self._sentences = self.vectors.sentence_count()
             self.lexical.generation = generation
 
     # -- search ---------------------------------------------------------------------------------
+    def languages(self) -> frozenset[str]:
+        """The languages of the searchable articles."""
+        self.sync()
+        return self._languages
+
     def dense_search(self, vector: np.ndarray, k: int, article_id: str | None = None) -> list[Hit]:
         self.sync()
         hits: list[Hit] = []
@@ -238,6 +246,17 @@ class Library:
         """
         self.sync()
         return self.vectors.salience(vector, n, self._sentences)
+
+    def best_sentences(self, chunks: Sequence[ChunkRecord], vector: np.ndarray) -> dict[str, float]:
+        """Each chunk's best cosine of one of its stored sentences with ``vector`` (read by id: no search)."""
+        ids = [(c.id, sentence_id(c.article_id, c.start + span.start))
+               for c in chunks for _, span in chunk_sentences([(c.article_id, c.text, c.start)])]
+        stored = self.vectors.sentence_vectors([sid for _, sid in ids])
+        best: dict[str, float] = {}
+        for cid, sid in ids:
+            if sid in stored:
+                best[cid] = max(best.get(cid, -1.0), float(stored[sid][1] @ vector))
+        return best
 
     def sentence_vectors(self, ids: Sequence[str]) -> dict[str, tuple[str, np.ndarray]]:
         """Stored sentences by id: (text, vector). Absent ids (an index built before sentences were

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from index.chunk import chunk_sentences
 from index.config import IndexSettings
 from index.embed import HashEmbedder
 from index.errors import ModelMismatchError, NotFoundError
@@ -296,3 +297,21 @@ def test_bm25_hits_say_how_much_of_the_question_they_match(library: Library, tmp
     coverage = {h.chunk.text.split()[1]: h.coverage for h in hits}
     assert coverage["Avel"] == pytest.approx(1.0)
     assert 0.0 < coverage["museum"] < 0.5
+
+
+def test_chunks_are_scored_at_their_best_stored_sentence(library: Library, tmp_path: Path):
+    english = write(tmp_path / "en.txt", article("Bridges", 12))
+    french = write(tmp_path / "fr.txt", "Les ponts\n\n" + " ".join(
+        f"Ceci est la phrase {i} de l'article sur les ponts de la ville." for i in range(12)))
+    _, fr = (r.article_id for r in ingest_paths(library, HashEmbedder(), [str(english), str(french)], CFG))
+    assert library.languages() == {"en", "fr"}
+    query = HashEmbedder().embed(["sentence 7 of the article about Bridges"], "query")[0]
+    chunks = [h.chunk for h in library.dense_search(query, 50)]
+    best = library.best_sentences(chunks, query)
+    assert best.keys() == {c.id for c in chunks}
+    for c in chunks:
+        sentences = [c.text[s.start:s.end] for _, s in chunk_sentences([(c.article_id, c.text, c.start)])]
+        expected = max(float(v @ query) for v in HashEmbedder().embed(sentences, "passage"))
+        assert best[c.id] == pytest.approx(expected, abs=1e-5)
+    library.delete(fr)
+    assert library.languages() == {"en"}
