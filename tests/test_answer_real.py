@@ -112,4 +112,3 @@ def test_in_a_mixed_collection_the_answer_comes_first(mixed_bot: Bot, question: 
     answer = mixed_bot.ask(question)
     assert "Abdul Aziz Bek" in answer.first_sentence()
     assert answer.sources[0].quote == answer.first_sentence()
-
