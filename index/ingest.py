@@ -12,14 +12,14 @@ from typing import TypeVar
 
 import numpy as np
 
-from index.chunk import chunk, chunk_sentences
+from index.chunk import chunk
 from index.clean import clean
 from index.config import IndexSettings
 from index.embed import Embedder
 from index.errors import ArticlebotError, BusyError, InputError, ModelMismatchError, StoreError
 from index.lang import detect
 from index.load import RawArticle, find_files, read_file
-from index.store import ArticleRecord, ChunkRecord, Library, SentenceRecord, chunk_id, sentence_id
+from index.store import ArticleRecord, ChunkRecord, Library, SentenceRecord, chunk_id, sentences_of
 
 Progress = Callable[[str, float], None]
 log = logging.getLogger(__name__)
@@ -68,17 +68,6 @@ def prepare(raw: RawArticle, cfg: IndexSettings, model_name: str) -> tuple[Artic
     pieces = chunk(text, cfg.chunk_size, cfg.chunk_overlap)
     chunks = [ChunkRecord(chunk_id(aid, i), aid, i, p.text, p.start, p.end) for i, p in enumerate(pieces)]
     return record, chunks
-
-
-def sentences_of(chunks: Sequence[ChunkRecord]) -> list[SentenceRecord]:
-    """The chunks' sentences, each once (the answerer splits retrieved chunks the same way)."""
-    out = []
-    for i, span in chunk_sentences([(c.article_id, c.text, c.start) for c in chunks]):
-        start, end = chunks[i].start + span.start, chunks[i].start + span.end
-        holders = tuple(c.id for c in chunks if c.start <= start and end <= c.end)
-        out.append(SentenceRecord(sentence_id(chunks[i].article_id, start), holders,
-                                  chunks[i].text[span.start:span.end]))
-    return out
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 
 from index.chroma import Owner, open_client
-from index.chunk import chunk_sentences
 from index.errors import ModelMismatchError, NotFoundError
 from index.lexical import LexicalChunk, LexicalIndex, index_terms
 from index.records import ArticleRecord, ArticleRecords, newest_first
@@ -34,10 +33,11 @@ from index.vectors import (
     chunk_article,
     chunk_id,
     sentence_id,
+    sentences_of,
 )
 
 __all__ = ["ArticleRecord", "ChunkRecord", "Hit", "Library", "SentenceRecord", "chunk_article", "chunk_id",
-           "sentence_id"]
+           "sentence_id", "sentences_of"]
 
 
 class Library:
@@ -248,14 +248,19 @@ class Library:
         return self.vectors.salience(vector, n, self._sentences)
 
     def best_sentences(self, chunks: Sequence[ChunkRecord], vector: np.ndarray) -> dict[str, float]:
-        """Each chunk's best cosine of one of its stored sentences with ``vector`` (read by id: no search)."""
-        ids = [(c.id, sentence_id(c.article_id, c.start + span.start))
-               for c in chunks for _, span in chunk_sentences([(c.article_id, c.text, c.start)])]
-        stored = self.vectors.sentence_vectors([sid for _, sid in ids])
+        """Each chunk's best cosine of one of its stored sentences with ``vector`` (read by id: no search;
+        a sentence the overlap repeats is read once)."""
+        by_article: dict[str, list[ChunkRecord]] = {}
+        for c in chunks:
+            by_article.setdefault(c.article_id, []).append(c)
+        sentences = [s for group in by_article.values() for s in sentences_of(group)]
+        stored = self.vectors.sentence_vectors([s.id for s in sentences])
         best: dict[str, float] = {}
-        for cid, sid in ids:
-            if sid in stored:
-                best[cid] = max(best.get(cid, -1.0), float(stored[sid][1] @ vector))
+        for s in sentences:
+            if s.id in stored:
+                cosine = float(stored[s.id][1] @ vector)
+                for cid in s.chunk_ids:
+                    best[cid] = max(best.get(cid, -1.0), cosine)
         return best
 
     def sentence_vectors(self, ids: Sequence[str]) -> dict[str, tuple[str, np.ndarray]]:

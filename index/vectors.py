@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from index.chroma import batched
+from index.chunk import chunk_sentences
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,18 @@ def chunk_article(chunk: str) -> str:
 def sentence_id(article_id: str, start: int) -> str:
     """Keyed by the sentence's offset in the article, so the overlap's repeats share one id."""
     return f"{article_id}@{start}"
+
+
+def sentences_of(chunks: Sequence[ChunkRecord]) -> list[SentenceRecord]:
+    """The sentences of one article's chunks, each once, with every chunk holding it (the answerer splits
+    retrieved chunks the same way)."""
+    out = []
+    for i, span in chunk_sentences([(c.article_id, c.text, c.start) for c in chunks]):
+        start, end = chunks[i].start + span.start, chunks[i].start + span.end
+        holders = tuple(c.id for c in chunks if c.start <= start and end <= c.end)
+        out.append(SentenceRecord(sentence_id(chunks[i].article_id, start), holders,
+                                  chunks[i].text[span.start:span.end]))
+    return out
 
 
 def _chunk(cid: str, doc: str, meta: dict[str, Any]) -> ChunkRecord:
