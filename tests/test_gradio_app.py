@@ -156,7 +156,8 @@ def test_xss_payload_is_escaped_everywhere(ui: ChatUI, bot: Bot) -> None:
     # Restoring a tampered conversation from localStorage renders inert too.
     tampered = [{"question": IMG, "answer": SCRIPT + " [1]", "note": IMG,
                  "sources": [{"n": 1, "title": SCRIPT, "url": EVIL_URL, "passage": IMG, "quote": IMG}]}]
-    chat2, sources2, _, _ = ui.restore(tampered)
+    chat2, sources2, _, opened = ui.restore(tampered)
+    assert opened["interactive"] is True  # the question box opens once the conversation is back
     for fragment in [sources2, *(m["content"] for m in chat2)]:
         assert_inert(fragment)
     # Article list, delete choices and import results are data for components that render text,

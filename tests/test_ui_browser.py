@@ -216,6 +216,8 @@ def test_chat_flow(browser: Any, app_url: str, real_bot: Bot) -> None:
     real = not real_bot.embedder.name.startswith("hash")
     ctx, page, watch = open_page(browser, app_url)
     expect(page.locator("#ab-sources")).to_contain_text("Sources appear here")
+    # The box opens (and takes the focus) once the page has restored the conversation.
+    expect(page.locator("#ab-question textarea")).to_be_focused()
 
     tab(page, "Articles")
     page.locator("#ab-upload input[type=file]").set_input_files(str(ARTICLE))

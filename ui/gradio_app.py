@@ -293,9 +293,10 @@ class ChatUI:
         gr.Info("Thanks, feedback saved.", duration=3)
 
     def restore(self, turns: Any) -> tuple[Any, Any, Any, Any]:
-        """On page load: the conversation from the browser, and fresh example questions."""
+        """On page load: (chatbot, sources, turns, question box) from the conversation in the browser.
+        The question box opens only now: an answer that landed before the restore would be overwritten."""
         turns = clean_turns(turns)
-        return chat_messages(turns), render_sources(turns), turns, self.examples()
+        return chat_messages(turns), render_sources(turns), turns, gr.update(interactive=True)
 
     def new_chat(self) -> tuple[Any, Any, Any]:
         return [], render_sources([]), []
@@ -397,6 +398,12 @@ def _style() -> str:
     return f"<style>{(STATIC / 'articlebot.css').read_text(encoding='utf-8')}</style>"
 
 
+# The box was disabled while the page loaded, so its autofocus did nothing; focus it unless the user
+# has already clicked elsewhere.
+FOCUS_QUESTION = """() => { if (document.activeElement === document.body)
+  document.querySelector('#ab-question textarea')?.focus(); }"""
+
+
 def _browser_secret(bot: Bot) -> str:
     """Stable per data directory, so a restart can still read the conversation in localStorage."""
     return hashlib.sha256(f"articlebot:{bot.library.home}".encode()).hexdigest()[:32]
@@ -421,9 +428,12 @@ def create_app(bot: Bot, settings: Settings | None = None, limits: RateLimits | 
             with gr.Tab("Articles", id="articles-tab") as articles_tab:
                 articles, choice, role = _articles_tab(ui, signed_in, private)
         # No progress marks for the restore: a busy machine could leave the chat's pending bubble stuck
-        # after the event had finished (and a spinner on every page load says nothing useful).
-        demo.load(ui.restore, [turns], [chat["chatbot"], chat["sources"], turns, chat["examples"]],
-                  **private, show_progress="hidden")
+        # after the event had finished (and a spinner on every page load says nothing useful). The
+        # example questions come after it, so the question box opens without waiting for them.
+        demo.load(ui.restore, [turns], [chat["chatbot"], chat["sources"], turns, chat["question"]],
+                  **private, show_progress="hidden").then(
+            None, js=FOCUS_QUESTION).then(
+            ui.examples, None, [chat["examples"]], **private, show_progress="hidden")
         demo.load(ui.on_load, None, [signed_in, *role], **private, show_progress="hidden")
         # Refresh what a tab shows when it opens (the collection may have changed meanwhile). Only a
         # visible tab is updated: Gradio leaves a hidden output's spinner stuck.
@@ -446,8 +456,9 @@ def _chat_tab(ui: ChatUI, turns: gr.BrowserState, private: dict[str, Any]) -> di
                 feedback_options=("Like", "Dislike"), buttons=["copy"], layout="bubble",
                 placeholder="Ask a question about the articles. Answers quote the sentence they "
                             "rest on, with numbered citations.")
+            # Opened by the page-load restore (see create_app).
             question = gr.Textbox(show_label=False, placeholder="Ask about the articles…",
-                                  submit_btn="Ask", elem_id="ab-question", max_lines=4, autofocus=True)
+                                  submit_btn="Ask", elem_id="ab-question", max_lines=4, interactive=False)
             examples = gr.Dataset(components=[gr.Textbox(visible=False)], samples=[],
                                   label="Try", elem_id="ab-examples", visible=False)
             new_chat = gr.Button("New conversation", size="sm", variant="secondary",
@@ -462,7 +473,7 @@ def _chat_tab(ui: ChatUI, turns: gr.BrowserState, private: dict[str, Any]) -> di
     new_chat.click(ui.new_chat, None, [chatbot, sources, turns], **private)
     chatbot.clear(ui.new_chat, None, [chatbot, sources, turns], **private)  # its trash button
     chatbot.like(ui.like, [turns], None, **private)
-    return {"chatbot": chatbot, "sources": sources, "examples": examples}
+    return {"chatbot": chatbot, "sources": sources, "examples": examples, "question": question}
 
 
 def _sign_in_form(ui: ChatUI, signed_in: gr.State, private: dict[str, Any]) -> list[Any]:
