@@ -87,12 +87,10 @@ def candidates(passages: Sequence[Passage], min_chars: int = 15) -> list[Candida
     return [Candidate(passages[i], span.start, span.end) for i, span in chunk_sentences(pieces, min_chars)]
 
 
-def overlap(question: str, sentence: str, lang_q: str, lang_s: str) -> float:
-    """Share of the question's content words that the sentence contains (same-language only)."""
-    if lang_q != lang_s:
-        return 0.0
-    q_terms = set(tokenize(question, lang_q))
-    if not q_terms:
+def overlap(q_terms: set[str], sentence: str, lang_q: str, lang_s: str) -> float:
+    """Share of the question's content words (``q_terms``, its index terms) that the sentence contains
+    (same-language only)."""
+    if lang_q != lang_s or not q_terms:
         return 0.0
     return len(q_terms & set(tokenize(sentence, lang_s))) / len(q_terms)
 
@@ -152,13 +150,17 @@ class ExtractiveAnswerer:
         embedded = dict(zip(fresh, self.sentences.embed(self.embedder, fresh, "passage"))) if fresh else {}
         return np.stack([embedded[c.text] if c.text in embedded else known[c.id][1] for c in cands])
 
+    def small(self, retrieval: Retrieval) -> bool:
+        return retrieval.sentences < self.cfg.small_collection
+
     def features(self, query: str, lang: str, cands: Sequence[Candidate],
-                 salience: float | None = None) -> dict[str, np.ndarray]:
+                 small: bool = False) -> dict[str, np.ndarray]:
         """Per-candidate signals; ``combine`` weighs them (kept apart so scripts/fit_answerer.py can fit)."""
         q = query_vector(self.queries, self.embedder, query)
         sents = self.sentence_vectors(cands)
         passages = [c.passage for c in cands]
         names = names_and_numbers(query)
+        q_terms = set(tokenize(query, lang))
         sims = sents @ q
         chunk = np.array([p.score for p in passages])
         # The crowd's level for each candidate's language (0 without a crowd: raw cosines).
@@ -169,13 +171,13 @@ class ExtractiveAnswerer:
             "lift": sims - level,
             "chunk": chunk,
             "chunk_lift": chunk - level,
-            "lexical": np.array([overlap(query, c.text, lang, c.passage.language) for c in cands]),
+            "lexical": np.array([overlap(q_terms, c.text, lang, c.passage.language) for c in cands]),
             "preferred": np.array([p.preferred for p in passages], dtype=float),
             "names": np.array([name_overlap(names, c.text) for c in cands]),
             "type": np.array([has_number(c.text) for c in cands], dtype=float) * wants_number(query),
             "previous": previous_similarity(cands, sims - level),
             "same_lang": np.array([p.language == lang for p in passages], dtype=float),
-            "salience": np.full(len(cands), np.nan if salience is None else salience),
+            "small": np.full(len(cands), float(small)),
         }
 
     def answer(self, question: str, query: str, retrieval: Retrieval, lang: str,
@@ -188,7 +190,7 @@ class ExtractiveAnswerer:
         cands = candidates(retrieval.passages)
         if not cands:
             return abstain(question, query, lang)
-        feats = self.features(query, lang, cands, retrieval.salience)
+        feats = self.features(query, lang, cands, self.small(retrieval))
         scores = combine(self.cfg, feats)
         if confidence(self.cfg, feats, scores) < self.cfg.min_score:
             return abstain(question, query, lang)
@@ -261,8 +263,7 @@ def evidence(cfg: AnswerSettings, f: dict[str, np.ndarray], scores: np.ndarray) 
             # How close the question sits to any text of the best sentence's language (its crowd's level):
             # the embedder places some languages' questions nearer to everything, lowering every lift.
             "level": float(f["sentence"][top] - f["lift"][top]),
-            # Under 300 sentences (no salience measured): the best of few sentences is lower by chance.
-            "small": float(np.isnan(f["salience"][0]))}
+            "small": float(f["small"][0])}
 
 
 def confidence(cfg: AnswerSettings, f: dict[str, np.ndarray], scores: np.ndarray) -> float:

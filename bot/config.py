@@ -23,7 +23,6 @@ class RetrievalSettings(BaseModel):
     dense_weight: float = Field(1.0, description="vote of the chunk vectors")
     sentence_weight: float = Field(1.0, description="vote of the sentence vectors (dense too)")
     bm25_weight: float = Field(0.5, description="vote of BM25 (same-language chunks only)")
-    salience_rank: int = Field(100, ge=2, description="the crowd the best sentence is compared with")
     crowd: bool = Field(True, description="rank vector hits by their lift above their language's crowd")
     chunk_hits_by_sentence: bool = Field(True, description="in a collection of several languages, the sentence "
                                                            "ranking also scores the chunk-vector hits")
@@ -57,6 +56,8 @@ class AnswerSettings(BaseModel):
     # the score weights.
     confidence_weights: dict[str, float] = Field(default_factory=lambda: dict(CONFIDENCE_WEIGHTS))
     min_score: float = MIN_SCORE
+    # The evidence "small": in a collection of fewer sentences the best of them scores lower by chance.
+    small_collection: int = Field(300, ge=0, description="sentences below which a collection counts as small")
 
 
 class LLMSettings(BaseModel):

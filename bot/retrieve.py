@@ -80,10 +80,8 @@ class HybridRetriever(BaseRetriever):
                 hits = (scoped + [h for h in hits if h.chunk.id not in seen])[:k]
             passages = [to_passage(article, hit, preferred=hit.chunk.article_id == prefer_article)
                         for hit in hits if (article := self.library.live(hit.chunk.article_id)) is not None]
-            # A property of the question and the whole collection (not of one chunk).
-            salience = self.library.sentence_salience(vector, self.settings.salience_rank) \
-                if passages and mode != "bm25" else None
-        return Retrieval(query, passages, salience)
+            sentences = self.library.sentence_count()
+        return Retrieval(query, passages, sentences)
 
 
 def rank(library: Library, vector: np.ndarray, query: str, lang: str, cfg: RetrievalSettings, k: int,

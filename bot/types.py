@@ -33,8 +33,8 @@ class Retrieval:
 
     query: str
     passages: list[Passage]
-    # How far the collection's best sentence stands out from its crowd (None: too few sentences to tell).
-    salience: float | None = None
+    # Sentence vectors in the collection searched (the don't-know rule treats small collections apart).
+    sentences: int = 0
 
 
 @dataclass(frozen=True)

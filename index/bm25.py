@@ -31,10 +31,23 @@ _STOPWORDS = {
 }
 
 
+class _Marks(dict[int, int | None]):
+    """A ``str.translate`` table deleting combining marks, filled in as characters are met."""
+
+    def __missing__(self, code: int) -> int | None:
+        kept = None if unicodedata.combining(chr(code)) else code
+        self[code] = kept
+        return kept
+
+
+_MARKS = _Marks()
+
+
 def fold(text: str) -> str:
     """Lowercase and strip accents: "Élysée" -> "elysee"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if text.isascii():
+        return text.lower()
+    return unicodedata.normalize("NFKD", text.casefold()).translate(_MARKS)
 
 
 _local = threading.local()  # a Snowball stemmer keeps its state on itself: one per thread

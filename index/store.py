@@ -238,14 +238,10 @@ class Library:
         """True for a library built before sentence vectors were stored (`articlebot reindex` adds them)."""
         return self.count() > 0 and self.vectors.sentence_count() == 0
 
-    def sentence_salience(self, vector: np.ndarray, n: int) -> float | None:
-        """How far the sentence most like ``vector`` stands out: its cosine minus the ``n``-th best's.
-
-        A question the collection answers has one sentence well above the crowd; an unrelated one meets a
-        flat crowd. None when the collection has under 3n sentences (too few to tell a crowd).
-        """
+    def sentence_count(self) -> int:
+        """Sentence vectors stored (counted once per store generation: Chroma's count scans)."""
         self.sync()
-        return self.vectors.salience(vector, n, self._sentences)
+        return self._sentences
 
     def best_sentences(self, chunks: Sequence[ChunkRecord], vector: np.ndarray) -> dict[str, float]:
         """Each chunk's best cosine of one of its stored sentences with ``vector`` (read by id: no search;

@@ -1,4 +1,4 @@
-"""The two vector collections: chunk vectors and sentence vectors (multi-vector retrieval), and salience.
+"""The two vector collections: chunk vectors and sentence vectors (multi-vector retrieval).
 
 Writes are sliced under Chroma's largest batch, so an article of any size fits. Ids are deterministic
 (article id + position), so re-writing an article overwrites its rows and the stale tail is deleted.
@@ -112,7 +112,7 @@ class VectorCollections:
                 embedding_function=None)
 
         self.chunks = get(self.name, 100)
-        # A wider search: the salience reads the 100th sentence, past the default search breadth (100).
+        # A wider search breadth for the sentences: the sentence ranking was measured with it.
         self.sentences = get(f"{self.name}_sentences", 256)
 
     def reset(self) -> None:
@@ -175,15 +175,6 @@ class VectorCollections:
                                    include=["metadatas", "distances"])
         return [(str(m["article_id"]), tuple(str(m["chunk_ids"]).split(",")), 1.0 - float(d))
                 for m, d in zip(got["metadatas"][0], got["distances"][0])]
-
-    def salience(self, vector: np.ndarray, n: int, total: int) -> float | None:
-        """``total``: the sentences stored (the caller's count; counting is slow)."""
-        if total < 3 * n:
-            return None
-        got = self.sentences.query(query_embeddings=[vector.astype(np.float32)], n_results=n,
-                                   include=["distances"])
-        distances = got["distances"][0]
-        return float(distances[-1] - distances[0]) if len(distances) == n else None
 
     def sentence_vectors(self, ids: Sequence[str]) -> dict[str, tuple[str, np.ndarray]]:
         if not ids:

@@ -82,7 +82,7 @@ def collect(bench_dir: Path, home: Path, limit: int | None, mixed: bool, small: 
                     if not cands:
                         cases.append(Case(q.slice, q.text, {}, np.zeros(0, dtype=bool)))
                         continue
-                    feats = bot.answerer.features(q.text, detect(q.text), cands, retrieval.salience)
+                    feats = bot.answerer.features(q.text, detect(q.text), cands, bot.answerer.small(retrieval))
                     gold_article = article_id_for(q.gold_pid) if q.gold_pid else ""
                     gold = np.array([c.passage.article_id == gold_article and contains_answer(c.text, q.answers)
                                      for c in cands], dtype=bool)

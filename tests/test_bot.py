@@ -88,7 +88,7 @@ def test_dont_know_weighs_evidence_that_ignores_the_page_preference():
     f = {"sentence": np.array([0.85, 0.82]), "lift": np.array([0.05, 0.02]), "chunk_lift": np.array([0.01, 0.0]),
          "names": np.zeros(2),
          "lexical": np.zeros(2), "preferred": np.array([1.0, 0.0]), "same_lang": np.ones(2),
-         "salience": np.full(2, np.nan)}
+         "small": np.zeros(2)}
     scores = combine(cfg, f)
     assert scores[0] == pytest.approx(0.55)  # the page's sentence comes first ...
     assert evidence(cfg, f, scores)["best"] == pytest.approx(0.05)  # ... but is no evidence that it answers
