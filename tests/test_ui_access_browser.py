@@ -181,3 +181,34 @@ def test_visitor_cannot_write_admin_can_reader_chats(browser: Any, served: tuple
     expect(page.locator("#ab-add-text")).to_be_hidden()
     expect(page.locator("#ab-signin-go")).to_be_visible()
     ctx.close()
+
+
+def test_question_box_waits_for_the_restored_conversation(browser: Any, bot: Bot, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """An answer that landed before the page-load restore was overwritten by it (seen on a busy machine):
+    the box opens only once the restore has written the conversation. The restore is held here until
+    the test releases it, so the order is certain."""
+    import threading
+
+    from ui.gradio_app import ChatUI
+
+    release = threading.Event()
+    restore = ChatUI.restore
+
+    def held(self: ChatUI, turns: Any) -> Any:
+        release.wait(TIMEOUT / 1000)
+        return restore(self, turns)
+
+    monkeypatch.setattr(ChatUI, "restore", held)
+    settings = Settings(home=tmp_path)
+    with running(create_server(bot, settings, ui=create_app(bot, settings))) as url:
+        ctx, page = open_page(browser, url)
+        box = page.locator("#ab-question textarea")
+        playwright_sync.expect(box).to_be_disabled()
+        release.set()
+        playwright_sync.expect(box).to_be_focused()
+        box.fill("Who confirmed the closure?")
+        box.press("Enter")
+        page.wait_for_selector("#ab-sources #turn-0", state="attached")
+        playwright_sync.expect(page.locator("#ab-chat")).to_contain_text("harbour master")
+        ctx.close()
