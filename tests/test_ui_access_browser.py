@@ -207,6 +207,7 @@ def test_question_box_waits_for_the_restored_conversation(browser: Any, bot: Bot
         playwright_sync.expect(box).to_be_disabled()
         release.set()
         playwright_sync.expect(box).to_be_focused()
+        playwright_sync.expect(page.locator("#ab-examples")).to_contain_text("harbour master")  # loaded next
         box.fill("Who confirmed the closure?")
         box.press("Enter")
         page.wait_for_selector("#ab-sources #turn-0", state="attached")

@@ -432,8 +432,7 @@ def create_app(bot: Bot, settings: Settings | None = None, limits: RateLimits | 
         # example questions come after it, so the question box opens without waiting for them.
         demo.load(ui.restore, [turns], [chat["chatbot"], chat["sources"], turns, chat["question"]],
                   **private, show_progress="hidden").then(
-            None, js=FOCUS_QUESTION).then(
-            ui.examples, None, [chat["examples"]], **private, show_progress="hidden")
+            ui.examples, None, [chat["examples"]], js=FOCUS_QUESTION, **private, show_progress="hidden")
         demo.load(ui.on_load, None, [signed_in, *role], **private, show_progress="hidden")
         # Refresh what a tab shows when it opens (the collection may have changed meanwhile). Only a
         # visible tab is updated: Gradio leaves a hidden output's spinner stuck.
