@@ -19,9 +19,6 @@ class RetrievalSettings(BaseModel):
     mode: str = Field("hybrid", description="hybrid, dense or bm25")
     k: int = Field(5, ge=1, le=50, description="chunks handed to the answerer")
     fetch_k: int = Field(30, ge=1, description="candidates each retriever returns before fusion")
-    # Text in the question's language outscores the answer in another language on raw cosine, so in a
-    # collection of several languages the answer often sits below the first 30 (README "Quality, measured").
-    fetch_k_several: int = Field(60, ge=1, description="fetch_k in a collection of several languages")
     rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant")
     dense_weight: float = Field(1.0, description="vote of the chunk vectors")
     sentence_weight: float = Field(1.0, description="vote of the sentence vectors (dense too)")

@@ -96,14 +96,13 @@ def rank(library: Library, vector: np.ndarray, query: str, lang: str, cfg: Retri
     cosines: dict[str, float] = {}
     chunks: dict[str, ChunkRecord] = {}
     dense_ids: set[str] = set()
-    several = article_id is None and len(library.languages()) > 1
-    fetch_k = cfg.fetch_k_several if several else cfg.fetch_k
     if mode in ("dense", "hybrid"):
-        dense = library.dense_search(vector, fetch_k, article_id)
+        dense = library.dense_search(vector, cfg.fetch_k, article_id)
         dense_ids = {h.chunk.id for h in dense}
         chunks |= {h.chunk.id: h.chunk for h in dense}
         cosines |= {h.chunk.id: h.score for h in dense}
-        by_sentence = library.sentence_search(vector, fetch_k, article_id)
+        by_sentence = library.sentence_search(vector, cfg.fetch_k, article_id)
+        several = article_id is None and len(library.languages()) > 1
         if cfg.chunk_hits_by_sentence and lift is not None and several:
             # By raw cosine the sentences in the question's own language crowd those of another language out
             # of the sentence search, also where a chunk vector found the chunk that answers: the chunk-vector
@@ -117,7 +116,7 @@ def rank(library: Library, vector: np.ndarray, query: str, lang: str, cfg: Retri
         rankings += [([(cid, 1.0) for cid, _ in dense_order], cfg.dense_weight),
                      ([(cid, 1.0) for cid, _ in by_sentence], cfg.sentence_weight)]
     if mode in ("bm25", "hybrid"):
-        lexical = library.bm25_search(query, lang, fetch_k, article_id)
+        lexical = library.bm25_search(query, lang, cfg.fetch_k, article_id)
         chunks |= {h.chunk.id: h.chunk for h in lexical}
         # A vote as strong as the share of the question it matched: in a collection mixing languages, the
         # chunks in the question's language that share a word or two with it must not outvote the one in
