@@ -16,7 +16,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.answer import Candidate, ExtractiveAnswerer, candidates, make_source, name_overlap, names_and_numbers
+from bot.answer import (
+    Candidate,
+    ExtractiveAnswerer,
+    candidates,
+    make_source,
+    name_overlap,
+    names_and_numbers,
+    overlap,
+)
 from bot.config import LLMSettings
 from bot.crowd import Crowd
 from bot.types import Check, Passage, Source, Support
@@ -62,10 +70,7 @@ def numbers(text: str) -> set[str]:
 
 def word_overlap(claim: str, lang: str, passage: Passage) -> float:
     """Share of the claim's content words in the passage (0 across languages: spelled differently)."""
-    if lang != passage.language:
-        return 0.0
-    terms = set(tokenize(claim, lang))
-    return len(terms & set(tokenize(passage.text, passage.language))) / len(terms) if terms else 0.0
+    return overlap(set(tokenize(claim, lang)), passage.text, lang, passage.language)
 
 
 @dataclass(frozen=True)
