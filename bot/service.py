@@ -105,18 +105,18 @@ class Bot:
             *_, answer = self.stream(question, history, k, page_url)
             assert isinstance(answer, Answer)
             return answer
-        question, page, empty = self._start(question, page_url)
-        if empty is not None:
-            return empty
-        answer = self.chain.invoke({"question": question, "history": history or [],
-                                    "k": k, "prefer": page.id if page else None})
+        with self.library.reading():  # the store's state is read once for the whole question
+            question, page, empty = self._start(question, page_url)
+            if empty is not None:
+                return empty
+            answer = self.chain.invoke({"question": question, "history": history or [],
+                                        "k": k, "prefer": page.id if page else None})
         return scoped(answer, page)
 
     def _start(self, question: str, page_url: str | None) -> tuple[str, ArticleRecord | None, Answer | None]:
         """The checked question, the page it was asked from, and the answer when there is nothing to search."""
         question = checked_question(question)
-        self.library.check_model()
-        if self.library.count() == 0:
+        if not self.library.ready_for_questions():
             return question, None, Answer(messages.text("empty_collection", detect(question)), True,
                                           question=question, query=question)
         return question, self.library.find_by_url(page_url) if page_url else None, None
@@ -124,7 +124,7 @@ class Bot:
     def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[Passage]:
         """The best chunks for ``query`` (no answer), e.g. for tools that read the passages themselves."""
         query = checked_text(query, "query", "Pass some words to search for.")
-        self.library.check_model()
+        self.library.ready_for_questions()
         return self.retriever.retrieve(query, k=k, mode=mode).passages
 
     def forget_questions(self) -> None:

@@ -39,6 +39,17 @@ class ArticleRecord:
         return self.updated or self.published
 
 
+@dataclass(frozen=True)
+class StoreState:
+    """generation: changes after every committed write by any process (a random token, so writers never
+    need to agree on a counter); layout: changes when the vector collections are rebuilt; model: the
+    embedding model the vectors were made with (None before the first article)."""
+
+    generation: str
+    layout: str
+    model: str | None
+
+
 def _dummy(n: int) -> list[list[float]]:
     """Records are looked up by id and metadata only; Chroma still wants a vector per row."""
     return [[1.0]] * n
@@ -106,16 +117,16 @@ class ArticleRecords:
     def set_model(self, name: str) -> None:
         self._set_meta("embed_model", name)
 
-    def state(self) -> tuple[str, str]:
-        """(generation, layout): the generation changes after every committed write by any process (a
-        random token, so writers never need to agree on a counter); the layout when the vector
-        collections are rebuilt."""
-        got = self.meta.get(ids=["generation", "layout"], include=["documents"])
+    def state(self) -> StoreState:
+        """The store's meta rows, in one read."""
+        got = self.meta.get(ids=["generation", "layout", "embed_model"], include=["documents"])
         values = dict(zip(got["ids"], got["documents"]))
-        return str(values.get("generation", "")), str(values.get("layout", ""))
+        model = values.get("embed_model")
+        return StoreState(str(values.get("generation", "")), str(values.get("layout", "")),
+                          None if model is None else str(model))
 
     def layout(self) -> str:
-        return self.state()[1]
+        return self.state().layout
 
     def bump(self, layout: bool = False) -> None:
         token = uuid.uuid4().hex

@@ -58,6 +58,8 @@ class Library:
         self._live: dict[str, ArticleRecord] = {}
         self._languages: frozenset[str] = frozenset()
         self._sentences = 0  # stored sentences, as of the same generation
+        self._articles = 0  # stored articles, as of the same generation
+        self._model: str | None = None  # the index's model, as of the last ``sync``
         self._layout = self.records.layout()
         # Two writes of one article must not interleave their vector and record steps; reads never take it.
         self._write_lock = threading.Lock()
@@ -73,9 +75,18 @@ class Library:
         return self.records.indexed_model()
 
     def check_model(self) -> None:
-        """Refuse to mix vectors of two models in one index."""
-        indexed = self.indexed_model()
-        if indexed and indexed != self.model_name and self.count() > 0:
+        """Refuse to mix vectors of two models in one index (read now: writers call it)."""
+        self._refuse_other_model(self.indexed_model(), self.count())
+
+    def ready_for_questions(self) -> bool:
+        """Before a question: whether there are articles at all; refuses an index of another model, as
+        ``check_model`` does, from the state ``sync`` read (inside ``reading``: no read of its own)."""
+        self.sync()
+        self._refuse_other_model(self._model, self._articles)
+        return self._articles > 0
+
+    def _refuse_other_model(self, indexed: str | None, articles: int) -> None:
+        if indexed and indexed != self.model_name and articles > 0:
             raise ModelMismatchError(
                 f"This index was built with the embedding model '{indexed}', but '{self.model_name}' "
                 "is configured.",
@@ -177,16 +188,18 @@ class Library:
         all inside ``reading``."""
         if getattr(self._reading, "active", False):
             return
-        generation, layout = self.records.state()
-        if generation == self.lexical.generation:
+        state = self.records.state()
+        self._model = state.model
+        if state.generation == self.lexical.generation:
             return
         with self._sync_lock:
-            generation, layout = self.records.state()
+            state = self.records.state()
+            generation = state.generation
             if generation == self.lexical.generation:
                 return
-            if layout != self._layout:  # another process rebuilt the collections (reindex)
+            if state.layout != self._layout:  # another process rebuilt the collections (reindex)
                 self.vectors.reopen()
-                self._layout = layout
+                self._layout = state.layout
             # Read after the generation: a write landing meanwhile bumps it again and is caught next time.
             current = {r.id: r for r in self.records.all(with_text=False) if r.hash}
             known = self.lexical.hashes()
@@ -206,6 +219,7 @@ class Library:
             self._languages = frozenset(r.language for r in current.values())
             # Counting is a scan in Chroma (72 ms at 480,000 sentences): once per generation, not per question.
             self._sentences = self.vectors.sentence_count()
+            self._articles = self.records.count()
             self.lexical.generation = generation
 
     # -- search ---------------------------------------------------------------------------------

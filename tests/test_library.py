@@ -105,8 +105,12 @@ def test_another_model_is_refused_until_reindex(tmp_path: Path):
     other = Library(home, "articles", "hash-128")
     with pytest.raises(ModelMismatchError, match="articlebot reindex"):
         other.check_model()
+    with pytest.raises(ModelMismatchError, match="articlebot reindex"), other.reading():
+        other.ready_for_questions()  # a question, from the state read once for it
     assert reindex(other, HashEmbedder(128), CFG) == 1
     other.check_model()
+    with other.reading():
+        assert other.ready_for_questions()
     assert other.indexed_model() == "hash-128" and other.articles()[0].chunks > 0
 
 
