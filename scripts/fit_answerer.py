@@ -24,7 +24,7 @@ import pickle
 import sys
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.answer import EVIDENCE, candidates, combine, confidence, evidence
 from bot.config import AnswerSettings, BotSettings, RetrievalSettings
 from bot.crowd import Crowd
-from bot.evaluation.bench import OUT_OF_SCOPE, limit_questions, load_benchmark, out_of_scope
+from bot.evaluation.bench import (
+    OUT_OF_SCOPE,
+    Benchmark,
+    Question,
+    corpus_family,
+    corpus_lang,
+    limit_questions,
+    load_benchmark,
+    out_of_scope,
+)
 from bot.evaluation.metrics import contains_answer
 from bot.evaluation.run import Workspace, bot_for, plan_collections, scratch_dir
 from index.ingest import article_id_for
@@ -58,7 +67,22 @@ class Case:
         return not self.slice.startswith(OUT_OF_SCOPE)
 
 
-def collect(bench_dir: Path, home: Path, limit: int | None, mixed: bool, small: bool) -> list[Case]:
+def across(bench: Benchmark, questions: Sequence[Question]) -> list[Question]:
+    """Each question also aimed at a corpus of another family in another language: a collection in a language
+    the asker does not write, which cannot answer (the dev benchmark's out-of-scope questions are all of
+    this kind, and users meet it: an English question to French articles on other topics)."""
+    out: dict[tuple[str, str], Question] = {}
+    for q in questions:
+        family = corpus_family(q.corpus)
+        foreign = sorted(name for name in bench.corpora
+                         if corpus_family(name) != family and corpus_lang(bench.corpora[name]) != q.lang)
+        if foreign:
+            out.setdefault((q.text, foreign[0]), replace(q, slice=OUT_OF_SCOPE, corpus=foreign[0], gold_pid=""))
+    return list(out.values())
+
+
+def collect(bench_dir: Path, home: Path, limit: int | None, mixed: bool, small: bool,
+            cross: bool) -> list[Case]:
     from index.embed import make_embedder
 
     settings = Settings(home=home)
@@ -66,6 +90,9 @@ def collect(bench_dir: Path, home: Path, limit: int | None, mixed: bool, small: 
     base = make_embedder(settings.index.embed, home / "models")
     questions = limit_questions(bench.questions, limit)
     foreign = out_of_scope(bench, questions)
+    if cross:  # every second question's: enough to weigh, half the time
+        seen = {(q.text, q.corpus) for q in foreign}
+        foreign += [q for q in across(bench, questions)[::2] if (q.text, q.corpus) not in seen]
     bot_cfg = BotSettings(retrieval=RetrievalSettings(), answer=AnswerSettings())
     crowd = Crowd(base, home / "eval-cache")
     cases: list[Case] = []
@@ -191,8 +218,9 @@ def replay(cases: Sequence[Case], cfg: AnswerSettings) -> dict[str, dict[str, fl
         abstained = confidence(cfg, c.features, scores) < cfg.min_score
         row = (not abstained and bool(c.gold[int(np.argmax(scores))]), abstained)
         rows[c.slice].append(row)
-        if not c.in_scope:  # and by the question's language: a rule may hold in one and not another
+        if not c.in_scope:  # and by the question's language, and whether it is the collection's
             rows[f"{c.slice}[{detect(c.question)}]"].append(row)
+            rows[f"{c.slice}[{'same' if c.features['same_lang'].any() else 'across'}]"].append(row)
     return {name: {"n": len(r), "answer@1": round(100 * np.mean([a for a, _ in r]), 1),
                    "abstained": round(100 * np.mean([b for _, b in r]), 1)} for name, r in sorted(rows.items())}
 
@@ -213,6 +241,7 @@ def main() -> None:
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--mixed", action="store_true")
     p.add_argument("--small", action="store_true")
+    p.add_argument("--across", action="store_true", help="out-of-scope questions in other languages too")
     p = sub.add_parser("fit")
     p.add_argument("train", type=Path, nargs="+")
     p.add_argument("--check", type=Path, action="append", default=[])
@@ -221,7 +250,7 @@ def main() -> None:
     p.add_argument("--evidence", default=",".join(EVIDENCE), help="what the don't-know rule weighs")
     args = parser.parse_args()
     if args.command == "collect":
-        cases = collect(args.dir, args.home, args.limit, args.mixed, args.small)
+        cases = collect(args.dir, args.home, args.limit, args.mixed, args.small, args.across)
         args.out.write_bytes(pickle.dumps(cases))
         print(f"{len(cases)} cases -> {args.out}", file=sys.stderr)
         return
