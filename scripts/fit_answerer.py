@@ -4,7 +4,7 @@ Step 1 collects, once, every candidate sentence's signals (``ExtractiveAnswerer.
 real retriever, for in-scope and out-of-scope questions, in the collections users have (one corpus,
 mixed languages, small), from a benchmark-format folder:
 
-    .venv/bin/python scripts/fit_answerer.py collect TRAIN_DIR --out train.pkl --mixed --small
+    .venv/bin/python scripts/fit_answerer.py collect TRAIN_DIR --out train.pkl --mixed --small --across
     .venv/bin/python scripts/fit_answerer.py collect ../shared/bench/dev --out dev.pkl --mixed --small
 
 Step 2 fits on the training cases only and prints the figures the answerer would reach on each file
