@@ -24,7 +24,7 @@ import pickle
 import sys
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,16 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.answer import EVIDENCE, candidates, combine, confidence, evidence
 from bot.config import AnswerSettings, BotSettings, RetrievalSettings
 from bot.crowd import Crowd
-from bot.evaluation.bench import (
-    OUT_OF_SCOPE,
-    Benchmark,
-    Question,
-    corpus_family,
-    corpus_lang,
-    limit_questions,
-    load_benchmark,
-    out_of_scope,
-)
+from bot.evaluation.bench import OUT_OF_SCOPE, limit_questions, load_benchmark, out_of_scope
 from bot.evaluation.metrics import contains_answer
 from bot.evaluation.run import Workspace, bot_for, plan_collections, scratch_dir
 from index.ingest import article_id_for
@@ -67,20 +58,6 @@ class Case:
         return not self.slice.startswith(OUT_OF_SCOPE)
 
 
-def across(bench: Benchmark, questions: Sequence[Question]) -> list[Question]:
-    """Each question also aimed at a corpus of another family in another language: a collection in a language
-    the asker does not write, which cannot answer (the dev benchmark's out-of-scope questions are all of
-    this kind, and users meet it: an English question to French articles on other topics)."""
-    out: dict[tuple[str, str], Question] = {}
-    for q in questions:
-        family = corpus_family(q.corpus)
-        foreign = sorted(name for name in bench.corpora
-                         if corpus_family(name) != family and corpus_lang(bench.corpora[name]) != q.lang)
-        if foreign:
-            out.setdefault((q.text, foreign[0]), replace(q, slice=OUT_OF_SCOPE, corpus=foreign[0], gold_pid=""))
-    return list(out.values())
-
-
 def collect(bench_dir: Path, home: Path, limit: int | None, mixed: bool, small: bool,
             cross: bool) -> list[Case]:
     from index.embed import make_embedder
@@ -92,7 +69,8 @@ def collect(bench_dir: Path, home: Path, limit: int | None, mixed: bool, small: 
     foreign = out_of_scope(bench, questions)
     if cross:  # every second question's: enough to weigh, half the time
         seen = {(q.text, q.corpus) for q in foreign}
-        foreign += [q for q in across(bench, questions)[::2] if (q.text, q.corpus) not in seen]
+        foreign += [q for q in out_of_scope(bench, questions, other_language=True)[::2]
+                    if (q.text, q.corpus) not in seen]
     bot_cfg = BotSettings(retrieval=RetrievalSettings(), answer=AnswerSettings())
     crowd = Crowd(base, home / "eval-cache")
     cases: list[Case] = []

@@ -105,16 +105,19 @@ def corpus_lang(passages: Sequence[Passage]) -> str:
     return passages[0].lang if passages else ""
 
 
-def out_of_scope(bench: Benchmark, questions: Sequence[Question]) -> list[Question]:
+def out_of_scope(bench: Benchmark, questions: Sequence[Question], other_language: bool = False
+                 ) -> list[Question]:
     """Each question re-aimed at a corpus of another family (which cannot answer it), deduplicated.
 
     The foreign corpus in the question's own language is preferred (the lexical retriever then votes
-    too, the harder case), then English, then the first by name.
+    too, the harder case), then English, then the first by name. ``other_language``: only corpora in
+    another language than the question's (an English question to French articles on other topics).
     """
     out: dict[tuple[str, str], Question] = {}
     for q in questions:
         family = corpus_family(q.corpus)
-        foreign = [name for name in bench.corpora if corpus_family(name) != family]
+        foreign = [name for name in bench.corpora if corpus_family(name) != family
+                   and not (other_language and corpus_lang(bench.corpora[name]) == q.lang)]
         if not foreign:
             continue
         foreign.sort(key=lambda n: (corpus_lang(bench.corpora[n]) != q.lang,
