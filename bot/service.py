@@ -124,8 +124,9 @@ class Bot:
     def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[Passage]:
         """The best chunks for ``query`` (no answer), e.g. for tools that read the passages themselves."""
         query = checked_text(query, "query", "Pass some words to search for.")
-        self.library.ready_for_questions()
-        return self.retriever.retrieve(query, k=k, mode=mode).passages
+        with self.library.reading():  # one state read, as for a question
+            self.library.ready_for_questions()
+            return self.retriever.retrieve(query, k=k, mode=mode).passages
 
     def forget_questions(self) -> None:
         """Drop the cached question vectors (a benchmark times each question as a new one)."""

@@ -194,6 +194,7 @@ class Library:
             return
         with self._sync_lock:
             state = self.records.state()
+            self._model = state.model
             generation = state.generation
             if generation == self.lexical.generation:
                 return
