@@ -27,6 +27,8 @@ class RetrievalSettings(BaseModel):
     crowd: bool = Field(True, description="rank vector hits by their lift above their language's crowd")
     chunk_hits_by_sentence: bool = Field(True, description="in a collection of several languages, the sentence "
                                                            "ranking also scores the chunk-vector hits")
+    sentence_hits_by_chunk: bool = Field(True, description="in a collection of several languages, the chunk "
+                                                            "ranking also scores the sentence hits")
     # The same paragraph reads 0.034 less similar to an English question in German than in English, of which
     # the crowds' levels account for 0.011 (614 SQuAD-train questions and their paragraphs in English and
     # machine-translated German: training data, README "Quality, measured"); the rest is added back to chunks

@@ -110,6 +110,13 @@ def rank(library: Library, vector: np.ndarray, query: str, lang: str, cfg: Retri
             found = {cid for cid, _ in by_sentence}
             by_sentence += library.best_sentences([h.chunk for h in dense if h.chunk.id not in found], vector).items()
         dense_order = [(h.chunk.id, h.score) for h in dense]
+        if cfg.sentence_hits_by_chunk and lift is not None and several:
+            # The other way round: the nearest chunk vectors by raw cosine are mostly in the question's own
+            # language, so a chunk in another language whose sentence the sentence search found is scored by
+            # its chunk vector too.
+            extra = library.chunk_similarities([cid for cid, _ in by_sentence if cid not in dense_ids], vector)
+            dense_order += extra.items()
+            cosines |= extra
         if lift is not None:  # best lift first (a stable sort keeps the cosine order among equals)
             dense_order.sort(key=lambda item: -lift(*item))
             by_sentence = sorted(by_sentence, key=lambda item: -lift(*item))

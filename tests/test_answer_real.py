@@ -112,3 +112,23 @@ def test_in_a_mixed_collection_the_answer_comes_first(mixed_bot: Bot, question: 
     answer = mixed_bot.ask(question)
     assert "Abdul Aziz Bek" in answer.first_sentence()
     assert answer.sources[0].quote == answer.first_sentence()
+
+
+
+@pytest.mark.parametrize("scored", [True, False])
+def test_a_sentence_hit_in_another_language_is_scored_by_its_chunk_vector_too(mixed_bot: Bot, scored: bool):
+    """Two candidates per ranking, as if the collection were large: by raw cosine the nearest chunk vectors
+    are the English demo articles'; the sentence search finds the French chunk that answers, which must then
+    get the chunk vectors' vote too."""
+    from bot.config import RetrievalSettings
+    from bot.retrieve import rank
+
+    question, needle = "What did the governor say?", "Hessamuddin Shams"
+    cfg = RetrievalSettings(fetch_k=2, sentence_hits_by_chunk=scored)
+    vector = mixed_bot.retriever.embedder.embed([question], "query")[0]
+    with mixed_bot.library.reading():
+        nearest = mixed_bot.library.dense_search(vector, cfg.fetch_k)
+        hits = rank(mixed_bot.library, vector, question, "en", cfg, 3, "hybrid",
+                    lift=mixed_bot.retriever.lifts(vector, "en"))
+    assert all(needle not in h.chunk.text for h in nearest)  # the chunk vectors alone miss it
+    assert (needle in hits[0].chunk.text) is scored
