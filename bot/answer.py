@@ -15,6 +15,7 @@ from bot import messages
 from bot.config import AnswerSettings
 from bot.crowd import Crowd
 from bot.dates import newest_first
+from bot.numbers import number_kinds, wanted_kinds
 from bot.types import Answer, Passage, Retrieval, Source
 from index.bm25 import fold, tokenize
 from index.chunk import chunk_sentences
@@ -150,16 +151,15 @@ class ExtractiveAnswerer:
         embedded = dict(zip(fresh, self.sentences.embed(self.embedder, fresh, "passage"))) if fresh else {}
         return np.stack([embedded[c.text] if c.text in embedded else known[c.id][1] for c in cands])
 
-    def small(self, retrieval: Retrieval) -> bool:
-        return retrieval.sentences < self.cfg.small_collection
-
     def features(self, query: str, lang: str, cands: Sequence[Candidate],
-                 small: bool = False) -> dict[str, np.ndarray]:
-        """Per-candidate signals; ``combine`` weighs them (kept apart so scripts/fit_answerer.py can fit)."""
+                 sentences: int) -> dict[str, np.ndarray]:
+        """Per-candidate signals; ``combine`` weighs them (kept apart so scripts/fit_answerer.py can fit).
+        ``sentences``: how many the collection searched holds."""
         q = query_vector(self.queries, self.embedder, query)
         sents = self.sentence_vectors(cands)
         passages = [c.passage for c in cands]
         names = names_and_numbers(query)
+        wanted = wanted_kinds(query)
         q_terms = set(tokenize(query, lang))
         sims = sents @ q
         chunk = np.array([p.score for p in passages])
@@ -175,9 +175,10 @@ class ExtractiveAnswerer:
             "preferred": np.array([p.preferred for p in passages], dtype=float),
             "names": np.array([name_overlap(names, c.text) for c in cands]),
             "type": np.array([has_number(c.text) for c in cands], dtype=float) * wants_number(query),
+            "kind": np.array([bool(wanted and wanted & number_kinds(c.text)) for c in cands], dtype=float),
             "previous": previous_similarity(cands, sims - level),
             "same_lang": np.array([p.language == lang for p in passages], dtype=float),
-            "small": np.full(len(cands), float(small)),
+            "small": np.full(len(cands), float(sentences < self.cfg.small_collection)),
         }
 
     def answer(self, question: str, query: str, retrieval: Retrieval, lang: str,
@@ -190,7 +191,7 @@ class ExtractiveAnswerer:
         cands = candidates(retrieval.passages)
         if not cands:
             return abstain(question, query, lang)
-        feats = self.features(query, lang, cands, self.small(retrieval))
+        feats = self.features(query, lang, cands, retrieval.sentences)
         scores = combine(self.cfg, feats)
         if confidence(self.cfg, feats, scores) < self.cfg.min_score:
             return abstain(question, query, lang)

@@ -6,11 +6,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 
-# Fitted by `scripts/fit_answerer.py fit train.pkl train-xl.pkl` on public training data (TyDi QA GoldP English
-# train and Arabic, Finnish, Indonesian, Korean, Russian dev; GermanQuAD; SQuAD v1.1 train machine-translated to
-# German; README "Quality, measured"), never on ../shared/bench. A refit with 614 English questions about German
-# text (train2.pkl) was tried and not kept (README).
-SCORE_WEIGHTS = {"lift": 1.0, "chunk_lift": 1.5, "lexical": 0.05, "type": 0.12}
+# The confidence rule (CONFIDENCE_WEIGHTS, MIN_SCORE) was fitted by `scripts/fit_answerer.py fit train.pkl
+# train-xl.pkl`, the sentence score (SCORE_WEIGHTS) by `fit train3.pkl --features
+# lift,chunk_lift,lexical,names,type,kind,previous`, on public training data only (TyDi QA GoldP English train
+# and Arabic, Finnish, Indonesian, Korean, Russian dev; GermanQuAD; two SQuAD v1.1 train articles in English
+# and machine-translated to German; README "Quality, measured"), never on ../shared/bench. Refits of the
+# confidence rule on train2/train3 were tried and not kept (README).
+SCORE_WEIGHTS = {"lift": 1.0, "chunk_lift": 1.5, "lexical": 0.05, "type": 0.03, "kind": 0.06}
 CONFIDENCE_WEIGHTS = {"best": 5.074, "lift": 36.789, "chunk_lift": 38.497, "spread": -6.642, "names": 1.899,
                       "lexical": 2.821, "cross": 3.453, "small": 2.287, "level": 86.231}
 MIN_SCORE = 73.252

@@ -37,6 +37,7 @@ from bot.crowd import Crowd
 from bot.evaluation.bench import OUT_OF_SCOPE, limit_questions, load_benchmark, out_of_scope
 from bot.evaluation.metrics import contains_answer
 from bot.evaluation.run import Workspace, bot_for, plan_collections, scratch_dir
+from bot.numbers import number_kinds, wanted_kinds
 from index.ingest import article_id_for
 from index.lang import detect
 from ui.settings import Settings
@@ -52,6 +53,7 @@ class Case:
     question: str
     features: dict[str, np.ndarray]
     gold: np.ndarray  # bool per candidate
+    texts: tuple[str, ...] = ()  # the candidates' sentences (signals tried later are computed from them)
 
     @property
     def in_scope(self) -> bool:
@@ -87,11 +89,11 @@ def collect(bench_dir: Path, home: Path, limit: int | None, mixed: bool, small: 
                     if not cands:
                         cases.append(Case(q.slice, q.text, {}, np.zeros(0, dtype=bool)))
                         continue
-                    feats = bot.answerer.features(q.text, detect(q.text), cands, bot.answerer.small(retrieval))
+                    feats = bot.answerer.features(q.text, detect(q.text), cands, retrieval.sentences)
                     gold_article = article_id_for(q.gold_pid) if q.gold_pid else ""
                     gold = np.array([c.passage.article_id == gold_article and contains_answer(c.text, q.answers)
                                      for c in cands], dtype=bool)
-                    cases.append(Case(q.slice, q.text, feats, gold))
+                    cases.append(Case(q.slice, q.text, feats, gold, tuple(c.text for c in cands)))
             embedder.save()
             print(f"{collection.name}: {len(collection.asked)} questions", file=sys.stderr)
         space.close()
@@ -99,6 +101,16 @@ def collect(bench_dir: Path, home: Path, limit: int | None, mixed: bool, small: 
 
 
 # ----------------------------------------------------------------------------- fitting
+
+
+def load_cases(path: Path) -> list[Case]:
+    """Cases collected before a text signal existed get it from their sentences' texts."""
+    cases: list[Case] = pickle.loads(path.read_bytes())
+    for c in cases:
+        if c.texts and "kind" not in c.features:
+            wanted = wanted_kinds(c.question)
+            c.features["kind"] = np.array([bool(wanted & number_kinds(t)) for t in c.texts], dtype=float)
+    return cases
 
 
 def _padded(cases: Sequence[Case], names: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -116,7 +128,8 @@ def _padded(cases: Sequence[Case], names: Sequence[str]) -> tuple[np.ndarray, np
 
 
 GRID = {"chunk_lift": (0.5, 0.75, 1.0, 1.5), "lexical": (0.0, 0.05, 0.1, 0.2, 0.4),
-        "type": (0.0, 0.03, 0.06, 0.12), "names": (0.0, 0.03, 0.06), "previous": (0.0, 0.1, 0.25)}
+        "type": (0.0, 0.03, 0.06, 0.12), "kind": (0.0, 0.03, 0.06, 0.12), "names": (0.0, 0.03, 0.06),
+        "previous": (0.0, 0.1, 0.25)}
 
 
 def fit_scorer(cases: Sequence[Case], names: Sequence[str]) -> dict[str, float]:
@@ -232,7 +245,7 @@ def main() -> None:
         args.out.write_bytes(pickle.dumps(cases))
         print(f"{len(cases)} cases -> {args.out}", file=sys.stderr)
         return
-    train: list[Case] = [case for path in args.train for case in pickle.loads(path.read_bytes())]
+    train: list[Case] = [case for path in args.train for case in load_cases(path)]
     names = args.features.split(",")
     current = AnswerSettings()
     show("current settings on the training cases", replay(train, current))
@@ -243,7 +256,7 @@ def main() -> None:
     print(f"\nscore_weights = {weights}\nconfidence_weights = {conf}\nmin_score = {threshold}")
     show("fitted, on the training cases", replay(train, cfg))
     for path in args.check:
-        cases = pickle.loads(path.read_bytes())
+        cases = load_cases(path)
         show(f"current settings on {path}", replay(cases, current))
         show(f"fitted, on {path}", replay(cases, cfg))
 
