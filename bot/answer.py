@@ -15,7 +15,7 @@ from bot import messages
 from bot.config import AnswerSettings
 from bot.crowd import Crowd
 from bot.dates import newest_first
-from bot.numbers import number_kinds, wanted_kinds
+from bot.numbers import holds_wanted, wanted_kinds
 from bot.types import Answer, Passage, Retrieval, Source
 from index.bm25 import fold, tokenize
 from index.chunk import chunk_sentences
@@ -175,7 +175,7 @@ class ExtractiveAnswerer:
             "preferred": np.array([p.preferred for p in passages], dtype=float),
             "names": np.array([name_overlap(names, c.text) for c in cands]),
             "type": np.array([has_number(c.text) for c in cands], dtype=float) * wants_number(query),
-            "kind": np.array([bool(wanted and wanted & number_kinds(c.text)) for c in cands], dtype=float),
+            "kind": np.array([holds_wanted(wanted, c.text) for c in cands], dtype=float),
             "previous": previous_similarity(cands, sims - level),
             "same_lang": np.array([p.language == lang for p in passages], dtype=float),
             "small": np.full(len(cands), float(sentences < self.cfg.small_collection)),

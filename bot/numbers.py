@@ -78,3 +78,8 @@ def number_kinds(text: str) -> set[Kind]:
                 kind = "count"
         kinds.add(kind)
     return kinds
+
+
+def holds_wanted(wanted: frozenset[Kind], text: str) -> bool:
+    """Whether ``text`` holds a number of a kind in ``wanted`` (``wanted_kinds`` of the question)."""
+    return bool(wanted) and bool(wanted & number_kinds(text))

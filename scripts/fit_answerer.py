@@ -37,7 +37,7 @@ from bot.crowd import Crowd
 from bot.evaluation.bench import OUT_OF_SCOPE, limit_questions, load_benchmark, out_of_scope
 from bot.evaluation.metrics import contains_answer
 from bot.evaluation.run import Workspace, bot_for, plan_collections, scratch_dir
-from bot.numbers import number_kinds, wanted_kinds
+from bot.numbers import holds_wanted, wanted_kinds
 from index.ingest import article_id_for
 from index.lang import detect
 from ui.settings import Settings
@@ -109,7 +109,7 @@ def load_cases(path: Path) -> list[Case]:
     for c in cases:
         if c.texts and "kind" not in c.features:
             wanted = wanted_kinds(c.question)
-            c.features["kind"] = np.array([bool(wanted & number_kinds(t)) for t in c.texts], dtype=float)
+            c.features["kind"] = np.array([holds_wanted(wanted, t) for t in c.texts], dtype=float)
     return cases
 
 

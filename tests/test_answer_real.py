@@ -114,7 +114,6 @@ def test_in_a_mixed_collection_the_answer_comes_first(mixed_bot: Bot, question: 
     assert answer.sources[0].quote == answer.first_sentence()
 
 
-
 @pytest.mark.parametrize("scored", [True, False])
 def test_a_sentence_hit_in_another_language_is_scored_by_its_chunk_vector_too(mixed_bot: Bot, scored: bool):
     """Two candidates per ranking, as if the collection were large: by raw cosine the nearest chunk vectors
