@@ -124,14 +124,15 @@ def rank(library: Library, vector: np.ndarray, query: str, lang: str, cfg: Retri
                      ([(cid, 1.0) for cid, _ in by_sentence], cfg.sentence_weight)]
     if mode in ("bm25", "hybrid"):
         lexical = library.bm25_search(query, lang, cfg.fetch_k, article_id)
-        chunks |= {h.chunk.id: h.chunk for h in lexical}
         # A vote as strong as the share of the question it matched: in a collection mixing languages, the
         # chunks in the question's language that share a word or two with it must not outvote the one in
         # another language that answers (BM25 cannot see that one).
-        rankings.append(([(h.chunk.id, h.coverage) for h in lexical], cfg.bm25_weight))
+        rankings.append(([(h.chunk_id, h.coverage) for h in lexical], cfg.bm25_weight))
     top = [cid for cid, _ in fuse(rankings, cfg.rrf_k)[:k]]
-    chunks |= library.get_chunks([cid for cid in top if cid not in chunks])
-    cosines |= library.chunk_similarities([cid for cid in top if cid not in cosines], vector)
+    # One read for the kept chunks found by sentences or BM25 only (a chunk of a stale posting is absent).
+    read = library.chunks_with_similarities([cid for cid in top if cid not in chunks], vector)
+    chunks |= {cid: chunk for cid, (chunk, _) in read.items()}
+    cosines |= {cid: cosine for cid, (_, cosine) in read.items() if cid not in cosines}
     return [Hit(chunks[cid], cosines.get(cid, 0.0), position, cid in dense_ids)
             for position, cid in enumerate((c for c in top if c in chunks), 1)]
 

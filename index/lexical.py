@@ -27,6 +27,14 @@ class LexicalChunk:
     terms: str
 
 
+@dataclass(frozen=True)
+class LexicalHit:
+    chunk_id: str
+    score: float  # BM25
+    rank: int
+    coverage: float  # the share of the question's term weight (IDF) the chunk holds
+
+
 @dataclass
 class _Article:
     hash: str
@@ -94,8 +102,8 @@ class LexicalIndex:
                 del postings[term]
 
     def search(self, query: str, language: str, k: int, article_id: str | None = None
-               ) -> list[tuple[str, float, float]]:
-        """(chunk id, BM25, coverage) of the best ``k`` chunks in ``language`` (of one article if given).
+               ) -> list[LexicalHit]:
+        """The best ``k`` chunks in ``language`` (of one article if given).
 
         Coverage: the share of the question's term weight (IDF) the chunk holds. A chunk matching one
         common word of the question still ranks somewhere; coverage says how much of the question it
@@ -120,4 +128,4 @@ class LexicalIndex:
                     matched[cid] = matched.get(cid, 0.0) + weight_of[term]
         whole = sum(weight_of.values())
         best = sorted(scores.items(), key=lambda item: -item[1])[:k]
-        return [(cid, score, matched[cid] / whole) for cid, score in best]
+        return [LexicalHit(cid, score, rank, matched[cid] / whole) for rank, (cid, score) in enumerate(best, 1)]

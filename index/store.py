@@ -22,7 +22,7 @@ import numpy as np
 
 from index.chroma import Owner, open_client
 from index.errors import ModelMismatchError, NotFoundError
-from index.lexical import LexicalChunk, LexicalIndex, index_terms
+from index.lexical import LexicalChunk, LexicalHit, LexicalIndex, index_terms
 from index.records import ArticleRecord, ArticleRecords, newest_first
 from index.vectors import (
     ArticleVectors,
@@ -36,8 +36,8 @@ from index.vectors import (
     sentences_of,
 )
 
-__all__ = ["ArticleRecord", "ChunkRecord", "Hit", "Library", "SentenceRecord", "chunk_article", "chunk_id",
-           "sentence_id", "sentences_of"]
+__all__ = ["ArticleRecord", "ChunkRecord", "Hit", "LexicalHit", "Library", "SentenceRecord", "chunk_article",
+           "chunk_id", "sentence_id", "sentences_of"]
 
 
 class Library:
@@ -283,13 +283,17 @@ class Library:
         """Cosine of ``vector`` with the stored vectors of these chunks."""
         return self.vectors.chunk_similarities(ids, vector)
 
-    def bm25_search(self, query: str, lang: str, k: int, article_id: str | None = None) -> list[Hit]:
-        """BM25 over chunks in language ``lang`` (a lexical match across languages is noise)."""
+    def chunks_with_similarities(self, ids: Sequence[str], vector: np.ndarray
+                                 ) -> dict[str, tuple[ChunkRecord, float]]:
+        """These chunks' records and the cosine of ``vector`` with their stored vectors, in one read
+        (absent ids are missing)."""
+        return self.vectors.chunks_with_similarities(ids, vector)
+
+    def bm25_search(self, query: str, lang: str, k: int, article_id: str | None = None) -> list[LexicalHit]:
+        """BM25 over chunks in language ``lang`` (a lexical match across languages is noise). From the
+        postings in memory alone: the caller reads the records of the chunks it keeps."""
         self.sync()
-        best = self.lexical.search(query, lang, k, article_id)
-        chunks = self.get_chunks([cid for cid, _, _ in best])
-        return [Hit(chunks[cid], score, rank, coverage=coverage)
-                for rank, (cid, score, coverage) in enumerate(best, 1) if cid in chunks]
+        return self.lexical.search(query, lang, k, article_id)
 
     def get_chunks(self, ids: Sequence[str]) -> dict[str, ChunkRecord]:
         return self.vectors.get_chunks(ids)

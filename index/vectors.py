@@ -32,7 +32,6 @@ class Hit:
     score: float  # retriever-specific: cosine similarity for dense, BM25 for lexical
     rank: int = 0
     by_chunk_vector: bool = True  # among the nearest chunk vectors (not found by sentences or BM25 only)
-    coverage: float = 1.0  # BM25: the share of the question's term weight the chunk holds
 
 
 @dataclass(frozen=True)
@@ -188,6 +187,14 @@ class VectorCollections:
             return {}
         got = self.chunks.get(ids=list(dict.fromkeys(ids)), include=["embeddings"])
         return {cid: float(np.asarray(vec) @ vector) for cid, vec in zip(got["ids"], got["embeddings"])}
+
+    def chunks_with_similarities(self, ids: Sequence[str], vector: np.ndarray
+                                 ) -> dict[str, tuple[ChunkRecord, float]]:
+        if not ids:
+            return {}
+        got = self.chunks.get(ids=list(dict.fromkeys(ids)), include=["documents", "metadatas", "embeddings"])
+        return {cid: (_chunk(cid, doc, m), float(np.asarray(vec) @ vector))
+                for cid, doc, m, vec in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])}
 
     def get_chunks(self, ids: Sequence[str]) -> dict[str, ChunkRecord]:
         if not ids:

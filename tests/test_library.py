@@ -55,7 +55,8 @@ def test_changed_file_replaces_its_chunks_without_orphans(library: Library, tmp_
     assert set(after) <= set(before)  # deterministic ids: the same positions are overwritten
     library.sync()
     assert library.lexical.chunk_ids() == set(after)
-    assert all("sentence 5 " not in h.chunk.text for h in library.bm25_search("sentence", "en", 50))
+    found = library.get_chunks([h.chunk_id for h in library.bm25_search("sentence", "en", 50)])
+    assert found and all("sentence 5 " not in c.text for c in found.values())
 
 
 def test_delete_removes_vectors_postings_and_record(library: Library, tmp_path: Path):
@@ -289,7 +290,8 @@ def test_bm25_hits_say_how_much_of_the_question_they_match(library: Library, tmp
     b = write(tmp_path / "b.txt", "The museum reopened in spring with a new wing for modern sculpture.")
     ingest_paths(library, HashEmbedder(), [str(a), str(b)], CFG)
     hits = library.bm25_search("When was the Avel bridge reopened?", "en", 10)
-    coverage = {h.chunk.text.split()[1]: h.coverage for h in hits}
+    texts = library.get_chunks([h.chunk_id for h in hits])
+    coverage = {texts[h.chunk_id].text.split()[1]: h.coverage for h in hits}
     assert coverage["Avel"] == pytest.approx(1.0)
     assert 0.0 < coverage["museum"] < 0.5
 
