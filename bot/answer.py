@@ -96,21 +96,14 @@ def overlap(q_terms: set[str], sentence: str, lang_q: str, lang_s: str) -> float
     return len(q_terms & set(tokenize(sentence, lang_s))) / len(q_terms)
 
 
-# Questions whose answer is a number, a date or a quantity (en, fr, es, de).
-_WANTS_NUMBER = re.compile(
-    r"\b(how (many|much|long|old|far|big|large|tall|high|often)|what (year|percentage|percent|date)"
-    r"|which year|in what year|when|combien|quand|en quelle ann[ée]e|quel [âa]ge|quelle date"
-    r"|cu[áa]nt[oa]s?|cu[áa]ndo|en qu[ée] a[ñn]o|wie (viele?|lange|alt|hoch|gro[ßs])|wann|in welchem jahr)\b",
-    re.IGNORECASE)
 _NAME_OR_NUMBER = re.compile(r"\b(?:\d[\d.,]*\d|\d|[A-ZÀ-ÖØ-Þ][\w'’-]*)")
 
 
-def wants_number(question: str) -> bool:
-    return bool(_WANTS_NUMBER.search(question))
+_DIGIT = re.compile(r"\d")
 
 
 def has_number(text: str) -> bool:
-    return any(ch.isdigit() for ch in text)
+    return _DIGIT.search(text) is not None
 
 
 def names_and_numbers(question: str) -> set[str]:
@@ -164,7 +157,7 @@ class ExtractiveAnswerer:
         sims = sents @ q
         chunk = np.array([p.score for p in passages])
         # The crowd's level for each candidate's language (0 without a crowd: raw cosines).
-        levels = {p.language: self.crowd.level(q, p.language) if self.crowd else 0.0 for p in passages}
+        levels = {lang: self.crowd.level(q, lang) if self.crowd else 0.0 for lang in {p.language for p in passages}}
         level = np.array([levels[p.language] for p in passages])
         return {
             "sentence": sims,
@@ -174,7 +167,8 @@ class ExtractiveAnswerer:
             "lexical": np.array([overlap(q_terms, c.text, lang, c.passage.language) for c in cands]),
             "preferred": np.array([p.preferred for p in passages], dtype=float),
             "names": np.array([name_overlap(names, c.text) for c in cands]),
-            "type": np.array([has_number(c.text) for c in cands], dtype=float) * wants_number(query),
+            # The question asks for a number (of any kind) and the sentence holds a digit.
+            "type": np.array([has_number(c.text) for c in cands], dtype=float) * bool(wanted),
             "kind": np.array([holds_wanted(wanted, c.text) for c in cands], dtype=float),
             "previous": previous_similarity(cands, sims - level),
             "same_lang": np.array([p.language == lang for p in passages], dtype=float),

@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.answer import EVIDENCE, candidates, combine, confidence, evidence
+from bot.answer import EVIDENCE, candidates, combine, confidence, evidence, has_number
 from bot.config import AnswerSettings, BotSettings, RetrievalSettings
 from bot.crowd import Crowd
 from bot.evaluation.bench import OUT_OF_SCOPE, limit_questions, load_benchmark, out_of_scope
@@ -104,12 +104,14 @@ def collect(bench_dir: Path, home: Path, limit: int | None, mixed: bool, small: 
 
 
 def load_cases(path: Path) -> list[Case]:
-    """Cases collected before a text signal existed get it from their sentences' texts."""
+    """The text signals are computed again from the sentences' texts where the cases keep them (collected
+    before a signal existed or changed)."""
     cases: list[Case] = pickle.loads(path.read_bytes())
     for c in cases:
-        if c.texts and "kind" not in c.features:
+        if c.texts:
             wanted = wanted_kinds(c.question)
             c.features["kind"] = np.array([holds_wanted(wanted, t) for t in c.texts], dtype=float)
+            c.features["type"] = np.array([has_number(t) for t in c.texts], dtype=float) * bool(wanted)
     return cases
 
 

@@ -141,13 +141,14 @@ def test_report_escapes_every_text():
 
 
 def test_answer_signals_across_languages():
-    from bot.answer import name_overlap, names_and_numbers, wants_number
+    from bot.answer import name_overlap, names_and_numbers
+    from bot.numbers import wanted_kinds
 
     names = names_and_numbers("How many sacks did Jared Allen have in 2015?")
     assert names == {"jared", "allen", "2015"}  # the question's first word is not a name
     assert name_overlap(names, "Jared Allen hatte 2015 insgesamt 136 Sacks.") == 1.0
-    assert wants_number("Combien de joueurs ?") and wants_number("¿Cuándo empezó?")
-    assert not wants_number("Who confirmed the attack?")
+    assert wanted_kinds("Combien de joueurs ?") and wanted_kinds("¿Cuándo empezó?")
+    assert not wanted_kinds("Who confirmed the attack?")
 
 
 def _passages(prefix: str, lang: str, articles: int) -> list:
