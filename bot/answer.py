@@ -106,6 +106,14 @@ def has_number(text: str) -> bool:
     return _DIGIT.search(text) is not None
 
 
+def number_signals(question: str, texts: Sequence[str]) -> dict[str, np.ndarray]:
+    """Per sentence: "type", the question asks for a number and the sentence holds a digit; "kind", it
+    holds a number of a kind the question asks for."""
+    wanted = wanted_kinds(question)
+    return {"type": np.array([has_number(t) for t in texts], dtype=float) * bool(wanted),
+            "kind": np.array([holds_wanted(wanted, t) for t in texts], dtype=float)}
+
+
 def names_and_numbers(question: str) -> set[str]:
     """Capitalised words (past the first) and numbers: they are spelled alike across languages."""
     found = [fold(m.group(0)).strip(".,") for m in _NAME_OR_NUMBER.finditer(question)]
@@ -152,7 +160,6 @@ class ExtractiveAnswerer:
         sents = self.sentence_vectors(cands)
         passages = [c.passage for c in cands]
         names = names_and_numbers(query)
-        wanted = wanted_kinds(query)
         q_terms = set(tokenize(query, lang))
         sims = sents @ q
         chunk = np.array([p.score for p in passages])
@@ -167,9 +174,7 @@ class ExtractiveAnswerer:
             "lexical": np.array([overlap(q_terms, c.text, lang, c.passage.language) for c in cands]),
             "preferred": np.array([p.preferred for p in passages], dtype=float),
             "names": np.array([name_overlap(names, c.text) for c in cands]),
-            # The question asks for a number (of any kind) and the sentence holds a digit.
-            "type": np.array([has_number(c.text) for c in cands], dtype=float) * bool(wanted),
-            "kind": np.array([holds_wanted(wanted, c.text) for c in cands], dtype=float),
+            **number_signals(query, [c.text for c in cands]),
             "previous": previous_similarity(cands, sims - level),
             "same_lang": np.array([p.language == lang for p in passages], dtype=float),
             "small": np.full(len(cands), float(sentences < self.cfg.small_collection)),

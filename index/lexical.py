@@ -31,7 +31,6 @@ class LexicalChunk:
 class LexicalHit:
     chunk_id: str
     score: float  # BM25
-    rank: int
     coverage: float  # the share of the question's term weight (IDF) the chunk holds
 
 
@@ -128,4 +127,4 @@ class LexicalIndex:
                     matched[cid] = matched.get(cid, 0.0) + weight_of[term]
         whole = sum(weight_of.values())
         best = sorted(scores.items(), key=lambda item: -item[1])[:k]
-        return [LexicalHit(cid, score, rank, matched[cid] / whole) for rank, (cid, score) in enumerate(best, 1)]
+        return [LexicalHit(cid, score, matched[cid] / whole) for cid, score in best]

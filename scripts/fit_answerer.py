@@ -31,13 +31,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.answer import EVIDENCE, candidates, combine, confidence, evidence, has_number
+from bot.answer import EVIDENCE, candidates, combine, confidence, evidence, number_signals
 from bot.config import AnswerSettings, BotSettings, RetrievalSettings
 from bot.crowd import Crowd
 from bot.evaluation.bench import OUT_OF_SCOPE, limit_questions, load_benchmark, out_of_scope
 from bot.evaluation.metrics import contains_answer
 from bot.evaluation.run import Workspace, bot_for, plan_collections, scratch_dir
-from bot.numbers import holds_wanted, wanted_kinds
 from index.ingest import article_id_for
 from index.lang import detect
 from ui.settings import Settings
@@ -109,9 +108,7 @@ def load_cases(path: Path) -> list[Case]:
     cases: list[Case] = pickle.loads(path.read_bytes())
     for c in cases:
         if c.texts:
-            wanted = wanted_kinds(c.question)
-            c.features["kind"] = np.array([holds_wanted(wanted, t) for t in c.texts], dtype=float)
-            c.features["type"] = np.array([has_number(t) for t in c.texts], dtype=float) * bool(wanted)
+            c.features |= number_signals(c.question, c.texts)
     return cases
 
 
