@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tomllib
+from functools import cache
+from importlib import resources
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
@@ -18,6 +21,11 @@ CONFIDENCE_WEIGHTS = {"best": 5.074, "lift": 36.789, "chunk_lift": 38.497, "spre
 MIN_SCORE = 73.252
 
 
+@cache
+def _pair_bonus() -> dict[str, float]:
+    return tomllib.loads(resources.files("bot").joinpath("languages.toml").read_text("utf-8"))["cross_language_bonus"]
+
+
 class RetrievalSettings(BaseModel):
     mode: str = Field("hybrid", description="hybrid, dense or bm25")
     k: int = Field(5, ge=1, le=50, description="chunks handed to the answerer")
@@ -31,12 +39,15 @@ class RetrievalSettings(BaseModel):
                                                            "ranking also scores the chunk-vector hits")
     sentence_hits_by_chunk: bool = Field(True, description="in a collection of several languages, the chunk "
                                                             "ranking also scores the sentence hits")
-    # The same paragraph reads 0.034 less similar to an English question in German than in English, of which
-    # the crowds' levels account for 0.011 (614 SQuAD-train questions and their paragraphs in English and
-    # machine-translated German: training data, README "Quality, measured"); the rest is added back to chunks
-    # in another language.
+    # The same content reads less similar across languages than the crowds' levels account for; the rest is
+    # added back to chunks in another language: per pair of languages as measured on parallel text
+    # (bot/languages.toml, scripts/measure_languages.py), else cross_language_bonus. That one was measured on
+    # 614 SQuAD-train questions and their paragraphs in English and machine-translated German (training
+    # data, README "Quality, measured").
     cross_language_bonus: float = Field(0.024, description="added to the lift of chunks in another language "
-                                                           "than the question's")
+                                                           "than the question's, for pairs pair_bonus lacks")
+    pair_bonus: dict[str, float] = Field(default_factory=lambda: dict(_pair_bonus()),
+                                         description='per "question>passage" language pair, e.g. "en>de"')
 
 
 class AnswerSettings(BaseModel):

@@ -43,7 +43,7 @@ class HybridRetriever(BaseRetriever):
     def lifts(self, vector: np.ndarray, lang: str) -> Callable[[str, float], float] | None:
         """``lift(chunk id, cosine)``: the cosine above the crowd of the chunk's language, so that a chunk in
         the question's own language does not outrank a better one in another language. A chunk in another
-        language than the question's (``lang``) gains ``cross_language_bonus``: the same content reads less similar
+        language than the question's (``lang``) gains that pair's bonus: the same content reads less similar
         across languages than the crowd's levels account for."""
         if self.crowd is None:
             return None
@@ -54,8 +54,10 @@ class HybridRetriever(BaseRetriever):
             chunk_lang = found.language if found else ""
             if chunk_lang not in levels:
                 levels[chunk_lang] = self.crowd.level(vector, chunk_lang)
-            across = found is not None and chunk_lang != lang
-            return cosine - levels[chunk_lang] + self.settings.cross_language_bonus * across
+            if found is None or chunk_lang == lang:
+                return cosine - levels[chunk_lang]
+            cfg = self.settings
+            return cosine - levels[chunk_lang] + cfg.pair_bonus.get(f"{lang}>{chunk_lang}", cfg.cross_language_bonus)
 
         return lift
 

@@ -1,6 +1,7 @@
 """The Bot facade with the fake embedder: search shares ask's input checks."""
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -93,3 +94,29 @@ def test_dont_know_weighs_evidence_that_ignores_the_page_preference():
     assert scores[0] == pytest.approx(0.55)  # the page's sentence comes first ...
     assert evidence(cfg, f, scores)["best"] == pytest.approx(0.05)  # ... but is no evidence that it answers
     assert confidence(cfg, f, scores) < cfg.min_score
+
+
+def test_a_chunk_in_another_language_gets_back_its_pairs_measured_drop():
+    """The lift of a chunk in another language adds that pair's bonus (bot/languages.toml), the default for a
+    pair not measured, and nothing in the question's own language."""
+    import numpy as np
+
+    from bot.config import RetrievalSettings
+    from bot.retrieve import HybridRetriever
+    class Library:
+        def live(self, article_id: str) -> SimpleNamespace:  # the record's language is all a lift reads
+            return SimpleNamespace(language=article_id.split("_")[0])
+
+    class FlatCrowd:
+        def level(self, vector: np.ndarray, lang: str) -> float:
+            return 0.25
+
+    settings = RetrievalSettings()
+    assert settings.pair_bonus["en>fr"] != settings.pair_bonus["en>de"]  # measured per pair
+    retriever = HybridRetriever(library=Library(), embedder=None, settings=settings, crowd=FlatCrowd())
+    lift = retriever.lifts(np.zeros(3), "en")
+    assert lift is not None
+    assert lift("en_a-0000", 0.5) == pytest.approx(0.25)
+    assert lift("de_a-0000", 0.5) == pytest.approx(0.25 + settings.pair_bonus["en>de"])
+    assert lift("fr_a-0000", 0.5) == pytest.approx(0.25 + settings.pair_bonus["en>fr"])
+    assert lift("xx_a-0000", 0.5) == pytest.approx(0.25 + settings.cross_language_bonus)
