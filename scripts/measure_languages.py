@@ -36,6 +36,12 @@ FLORES = {"en": "eng_Latn", "fr": "fra_Latn", "de": "deu_Latn", "es": "spa_Latn"
           "pt": "por_Latn", "ru": "rus_Cyrl", "ar": "arb_Arab", "fi": "fin_Latn", "id": "ind_Latn",
           "ko": "kor_Hang"}
 
+HEADER = """\
+# Added to the lift of a chunk in another language than the question's, per "question>passage" language:
+# the drop in similarity of the same content across the two languages that the crowds' levels do not
+# account for. Measured by scripts/measure_languages.py on FLORES-200 dev (parallel text, CC BY-SA 4.0;
+# not ../shared/bench) with multilingual-e5-small. Pairs not listed get RetrievalSettings.cross_language_bonus."""
+
 
 def pairs(flores: Path) -> tuple[list[tuple[int, list[int]]], dict[str, list[str]]]:
     """(question sentence, passage sentences) by line number, and each language's lines."""
@@ -77,13 +83,6 @@ def main() -> None:
     body = "\n".join(f'"{pair}" = {value}' for pair, value in table.items())
     args.out.write_text(f"{HEADER}\n[cross_language_bonus]\n{body}\n", "utf-8")
     print(f"{len(table)} pairs written to {args.out}", file=sys.stderr)
-
-
-HEADER = """\
-# Added to the lift of a chunk in another language than the question's, per "question>passage" language:
-# the drop in similarity of the same content across the two languages that the crowds' levels do not
-# account for. Measured by scripts/measure_languages.py on FLORES-200 dev (parallel text, CC BY-SA 4.0;
-# not ../shared/bench) with multilingual-e5-small. Pairs not listed get RetrievalSettings.cross_language_bonus."""
 
 
 if __name__ == "__main__":
