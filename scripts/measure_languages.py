@@ -58,17 +58,20 @@ def measure(flores: Path, home: Path) -> dict[str, float]:
     crowd = Crowd(embedder, home / "eval-cache")
     asked, lines = pairs(flores)
     print(f"{len(asked)} question/passage pairs in {len(FLORES)} languages", file=sys.stderr)
-    questions, passages = {}, {}
+    questions: dict[str, np.ndarray] = {}
+    passages: dict[str, np.ndarray] = {}
     for lang in FLORES:
         questions[lang] = np.asarray(embedder.embed([lines[lang][q] for q, _ in asked], "query"))
         passages[lang] = np.asarray(embedder.embed([" ".join(lines[lang][i] for i in rest) for _, rest in asked],
                                                    "passage"))
         print(f"  {lang} embedded", file=sys.stderr)
+    # Each language's questions against each crowd, once (a pair reads two of these).
+    levels = {(a, b): np.array([crowd.level(v, b) for v in questions[a]]) for a in FLORES for b in FLORES}
     table = {}
     for a, b in itertools.permutations(FLORES, 2):
         q = questions[a]
         drop = np.sum(q * passages[a], axis=1) - np.sum(q * passages[b], axis=1)
-        crowds = np.array([crowd.level(v, a) - crowd.level(v, b) for v in q])
+        crowds = levels[a, a] - levels[a, b]
         table[f"{a}>{b}"] = round(float(np.mean(drop - crowds)), 3) + 0.0  # no "-0.0"
     return table
 

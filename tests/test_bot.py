@@ -103,6 +103,7 @@ def test_a_chunk_in_another_language_gets_back_its_pairs_measured_drop():
 
     from bot.config import RetrievalSettings
     from bot.retrieve import HybridRetriever
+
     class Library:
         def live(self, article_id: str) -> SimpleNamespace:  # the record's language is all a lift reads
             return SimpleNamespace(language=article_id.split("_")[0])
