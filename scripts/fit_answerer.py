@@ -14,6 +14,12 @@ Step 2 fits on the training cases only and prints the figures the answerer would
 
 The fitted weights go into bot/config.py (AnswerSettings) by hand, with the command that produced them.
 Fit on public training data, never on ../shared/bench (it only measures).
+
+``ceiling`` measures how far any don't-know rule on these signals could go: classifiers fitted on the
+cases given, each slice's in-scope abstention at 90% and 92% out-of-scope abstention. On dev cases it is an
+upper bound for the signals (what a rule fitted on dev itself would reach); nothing it learns is kept:
+
+    .venv/bin/python scripts/fit_answerer.py ceiling dev.pkl
 """
 
 from __future__ import annotations
@@ -193,6 +199,58 @@ def fit_confidence(cases: Sequence[Case], cfg: AnswerSettings, oos_target: float
     return {name: round(value, 3) for name, value in raw.items()}, round(threshold, 3)
 
 
+# ----------------------------------------------------------------------------- ceiling
+
+
+def question_signals(cases: Sequence[Case], cfg: AnswerSettings) -> np.ndarray:
+    """The don't-know rule's evidence plus what else the candidates tell of the question: the best
+    sentence's own signals, its margin over the second, the mean of the best three scores and lifts."""
+    rows = []
+    for c, e in zip(cases, evidence_matrix(cases, cfg)):
+        f = c.features
+        plain = combine(cfg, f) - cfg.preferred_bonus * f["preferred"]
+        top, ranked = int(plain.argmax()), np.sort(plain)[::-1]
+        rows.append([*e, ranked[0] - ranked[min(1, len(ranked) - 1)], ranked[:3].mean(),
+                     np.sort(f["lift"])[::-1][:3].mean(), len(plain),
+                     *(f[name][top] for name in ("lift", "chunk_lift", "lexical", "names", "type", "kind"))])
+    return np.array(rows)
+
+
+def ceiling(cases: Sequence[Case], cfg: AnswerSettings, targets: Sequence[float]) -> None:
+    """How well the signals could separate in-scope from out-of-scope questions at best: classifiers
+    fitted on ``cases`` themselves, each slice weighing alike, thresholded at each out-of-scope
+    abstention target; prints each slice's in-scope abstention. A measurement of the signals (run on dev
+    it is an upper bound, not a rule): nothing it learns is kept. The boosted trees are scored on
+    questions they did not see (5 folds; a question asked of several collections stays in one fold)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    cases = [c for c in cases if len(c.gold)]
+    x = question_signals(cases, cfg)
+    y = np.array([c.in_scope for c in cases])
+    slices = np.array([c.slice for c in cases])
+    weight = np.array([1.0 / (slices == s).sum() for s in slices])
+    groups = np.unique([c.question for c in cases], return_inverse=True)[1]
+    linear = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+    linear.fit(x, y, logisticregression__sample_weight=weight)
+    rules = {"linear, fitted on these cases (in-sample)": linear.decision_function(x)}
+    trees = np.zeros(len(y))
+    for train, test in GroupKFold(5).split(x, y, groups):
+        model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_leaf_nodes=15, random_state=0)
+        model.fit(x[train], y[train], sample_weight=weight[train])
+        trees[test] = model.predict_proba(x[test])[:, 1]
+    rules["boosted trees, held-out questions"] = trees
+    hard = ~y & ~np.char.endswith(slices.astype(str), "@small")
+    for name, score in rules.items():
+        for target in targets:
+            cut = np.quantile(score[hard], target)
+            rates = "  ".join(f"{s} {100 * np.mean(score[slices == s] < cut):.1f}" for s in sorted(set(slices[y])))
+            print(f"{name}, {100 * target:.0f}% out-of-scope abstention -> in-scope abstention: {rates}")
+
+
 # ----------------------------------------------------------------------------- replay
 
 
@@ -238,11 +296,18 @@ def main() -> None:
     p.add_argument("--oos-target", type=float, default=0.92, help="out-of-scope abstention on training data")
     p.add_argument("--features", default=",".join(SCORE_FEATURES))
     p.add_argument("--evidence", default=",".join(EVIDENCE), help="what the don't-know rule weighs")
+    p = sub.add_parser("ceiling", help="the best in-scope abstention the signals allow (measures; fits nothing kept)")
+    p.add_argument("cases", type=Path, nargs="+")
+    p.add_argument("--oos-target", type=float, action="append", default=[])
     args = parser.parse_args()
     if args.command == "collect":
         cases = collect(args.dir, args.home, args.limit, args.mixed, args.small, args.across)
         args.out.write_bytes(pickle.dumps(cases))
         print(f"{len(cases)} cases -> {args.out}", file=sys.stderr)
+        return
+    if args.command == "ceiling":
+        ceiling([case for path in args.cases for case in load_cases(path)], AnswerSettings(),
+                args.oos_target or [0.90, 0.92])
         return
     train: list[Case] = [case for path in args.train for case in load_cases(path)]
     names = args.features.split(",")
