@@ -206,11 +206,13 @@ def question_signals(cases: Sequence[Case], cfg: AnswerSettings) -> np.ndarray:
     """The don't-know rule's evidence plus what else the candidates tell of the question: the best
     sentence's own signals, its margin over the second, the mean of the best three scores and lifts."""
     rows = []
-    for c, e in zip(cases, evidence_matrix(cases, cfg)):
+    for c in cases:
         f = c.features
-        plain = combine(cfg, f) - cfg.preferred_bonus * f["preferred"]
+        scores = combine(cfg, f)
+        e = evidence(cfg, f, scores)
+        plain = scores - cfg.preferred_bonus * f["preferred"]
         top, ranked = int(plain.argmax()), np.sort(plain)[::-1]
-        rows.append([*e, ranked[0] - ranked[min(1, len(ranked) - 1)], ranked[:3].mean(),
+        rows.append([*(e[name] for name in EVIDENCE), ranked[0] - ranked[min(1, len(ranked) - 1)], ranked[:3].mean(),
                      np.sort(f["lift"])[::-1][:3].mean(), len(plain),
                      *(f[name][top] for name in ("lift", "chunk_lift", "lexical", "names", "type", "kind"))])
     return np.array(rows)
